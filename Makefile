@@ -1,0 +1,69 @@
+# Training Deep Networks: one command per task, from a fresh clone with only python3 (3.10+).
+# Every target below creates or refreshes .venv itself, and only when pyproject.toml changed.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PORT   ?= 8888
+JOBS   ?= auto
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Isolate Jupyter from the user's own kernels and config: the course's kernel is the venv's python3.
+export JUPYTER_DATA_DIR := $(abspath $(VENV))/share/jupyter
+export JUPYTER_CONFIG_DIR := $(abspath $(VENV))/etc/jupyter-user
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help lab demo test release bench lint sandbox clean venv
+
+help:
+	@echo "make lab      students: set up and open JupyterLab on notebooks/"
+	@echo "make demo     instructors: release, then grade the bundled sample submissions"
+	@echo "make test     everything CI checks (unit tests, notebooks, release, grading)"
+	@echo "make release  regenerate notebooks/ from solutions/"
+	@echo "make bench    grading throughput figures"
+	@echo "make lint     ruff over helpers/, grader/ and tests/"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; found " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	@touch $(STAMP)
+
+# bubblewrap sandboxes each submission's kernel while grading. Installed when this machine lets us
+# (root with apt-get); otherwise grading runs unsandboxed and says so loudly.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bubblewrap (grading sandbox)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1; } || \
+	    echo "WARNING: could not install bubblewrap; grading will run UNSANDBOXED"; \
+	  else \
+	    echo "WARNING: bubblewrap (bwrap) is not installed and cannot be installed here; grading will run UNSANDBOXED."; \
+	    echo "         Install it with your package manager, e.g. 'sudo apt-get install bubblewrap'."; \
+	  fi; }
+
+lab: $(STAMP)
+	@echo "JupyterLab on notebooks/ at http://localhost:$(PORT)/lab (the full URL with its token follows)"
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.port=$(PORT) --ServerApp.port_retries=0 --no-browser
+
+demo: $(STAMP) sandbox
+	$(BIN)/python -m grader demo --out demo-output --jobs $(JOBS)
+
+release: $(STAMP)
+	$(BIN)/python -m grader release
+
+test: $(STAMP) sandbox
+	$(BIN)/python -m pytest -n auto --dist loadgroup
+
+bench: $(STAMP) sandbox
+	$(BIN)/python -m grader bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers grader tests
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .hypothesis
