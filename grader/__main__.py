@@ -1,0 +1,164 @@
+"""``python -m grader``: release, validate, grade, demo, bench, normalize."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from . import SOLUTIONS_DIR, assignment_ids
+from .execute import Limits
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    d = Limits()
+    parser.add_argument("--cell-timeout", type=float, default=d.cell_timeout, metavar="S",
+                        help=f"seconds one cell may run (default {d.cell_timeout:g})")
+    parser.add_argument("--notebook-timeout", type=float, default=d.notebook_timeout,
+                        metavar="S", help=f"seconds a whole notebook may run "
+                                          f"(default {d.notebook_timeout:g})")
+    parser.add_argument("--memory-mb", type=int, default=d.memory_mb, metavar="MB",
+                        help=f"memory cap of a sandboxed kernel (default {d.memory_mb})")
+    parser.add_argument("--processes", type=int, default=d.processes, metavar="N",
+                        help=f"process cap of a sandboxed kernel (default {d.processes})")
+
+
+def _limits(args) -> Limits:
+    return Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                  memory_mb=args.memory_mb, processes=args.processes)
+
+
+def _grading_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", "-j", default="auto",
+                        help="parallel workers (default: all cores)")
+    parser.add_argument("--sandbox", choices=("auto", "on", "off"), default="auto",
+                        help="run kernels in bubblewrap: auto (when available, with a loud "
+                             "warning otherwise), on (required), off")
+    parser.add_argument("--no-progress", action="store_true", help="no progress output")
+    _add_limits(parser)
+
+
+def _jobs(value: str) -> int | None:
+    if value in ("auto", "", None):
+        return None
+    jobs = int(value)
+    if jobs < 1:
+        raise SystemExit("--jobs must be at least 1")
+    return jobs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="regenerate notebooks/ from solutions/ with nbgrader")
+    p.add_argument("aids", nargs="*", help="assignment ids (default: all)")
+
+    p = sub.add_parser("validate", help="run a notebook; exit 1 when a test fails")
+    p.add_argument("path", type=Path)
+    p.add_argument("--cell-timeout", type=float, default=120)
+
+    p = sub.add_parser("grade", help="autograde a folder or LMS zip of submissions")
+    p.add_argument("submissions", type=Path)
+    p.add_argument("--out", type=Path, default=Path("grading-output"))
+    p.add_argument("--assignment", help="grade only this assignment id")
+    p.add_argument("--no-diagnose", action="store_true",
+                   help="do not compare failures with the catalogue's known mistakes")
+    _grading_args(p)
+
+    p = sub.add_parser("demo", help="grade the bundled sample submissions")
+    p.add_argument("--out", type=Path, default=Path("demo-output"))
+    p.add_argument("--assignment", action="append", help="only these assignments")
+    _grading_args(p)
+
+    p = sub.add_parser("bench", help="grading throughput figures")
+    p.add_argument("--submissions", type=int, default=20)
+    p.add_argument("--assignment", default="00_inputs")
+    p.add_argument("--jobs", type=int, default=2)
+
+    sub.add_parser("normalize", help="clear outputs and fix metadata of solutions/ in place")
+
+    args = parser.parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+def cmd_release(args) -> int:
+    from .release import ReleaseError, release
+
+    unknown = set(args.aids) - set(assignment_ids())
+    if unknown:
+        print(f"unknown assignment(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    try:
+        for path in release(args.aids or None):
+            print(f"released {path.relative_to(path.parents[2])}")
+    except ReleaseError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .validate import validate
+
+    return validate(args.path, Limits(cell_timeout=args.cell_timeout, notebook_timeout=3600))
+
+
+def _run_grading(submissions: Path, out: Path, args, assignment=None) -> int:
+    from .batch import GradingCannotRun, grade_batch, print_summary
+    from .grade import Options
+
+    options = Options(limits=_limits(args), sandbox=args.sandbox,
+                      diagnose=not getattr(args, "no_diagnose", False))
+    try:
+        results = grade_batch(submissions, out, jobs=_jobs(args.jobs), assignment=assignment,
+                              options=options, progress=not args.no_progress)
+    except GradingCannotRun as exc:
+        print(f"grading could not run: {exc}", file=sys.stderr)
+        return 2
+    print_summary(results, out)
+    return 0
+
+
+def cmd_grade(args) -> int:
+    if not args.submissions.exists():
+        print(f"grading could not run: {args.submissions} does not exist", file=sys.stderr)
+        return 2
+    return _run_grading(args.submissions, args.out, args, args.assignment)
+
+
+def cmd_demo(args) -> int:
+    from .samples import demo_submissions
+
+    aids = args.assignment or assignment_ids()
+    with tempfile.TemporaryDirectory(prefix="demo-submissions-") as tmp:
+        demo_submissions(Path(tmp), aids)
+        print(f"Grading sample submissions (reference, blank, partly wrong) of "
+              f"{', '.join(aids)}:")
+        return _run_grading(Path(tmp), args.out, args)
+
+
+def cmd_bench(args) -> int:
+    from .bench import bench
+
+    return bench(args.assignment, args.submissions, args.jobs)
+
+
+def cmd_normalize(args) -> int:
+    from .notebooks import KERNELSPEC, blank_notebook_like, read_notebook, write_notebook
+
+    for aid in assignment_ids():
+        path = SOLUTIONS_DIR / aid / f"{aid}.ipynb"
+        nb = blank_notebook_like(read_notebook(path))
+        nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+        write_notebook(nb, path)
+        print(f"normalized {path.relative_to(SOLUTIONS_DIR.parent)}")
+    return 0
+
+
+COMMANDS = {"release": cmd_release, "validate": cmd_validate, "grade": cmd_grade,
+            "demo": cmd_demo, "bench": cmd_bench, "normalize": cmd_normalize}
+
+if __name__ == "__main__":
+    sys.exit(main())

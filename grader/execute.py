@@ -1,0 +1,298 @@
+"""Run a notebook in a fresh kernel, cell by cell, within time and output limits.
+
+What this module guarantees to the rest of the grader:
+
+* every code cell ends with a :class:`CellRun` whose ``status`` is one of ``ok``, ``error``,
+  ``timeout``, ``died`` (the kernel died in this cell) or ``not run`` (a previous cell killed or
+  hung the kernel, or the notebook's time limit passed);
+* a cell that times out is interrupted; if the kernel does not come back within a grace period it
+  is killed and the remaining cells are ``not run``;
+* outputs are capped per cell (text and images), so a flood of output cannot exhaust memory;
+* hidden-test records (:data:`dltrain.grading.MIME_TYPE` display outputs) are collected per cell
+  as soon as they arrive, apart from the outputs, so ``clear_output`` cannot erase them and they
+  never reach a feedback file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from subprocess import DEVNULL
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from traitlets import Instance
+
+from dltrain.grading import MIME_TYPE
+
+STATUS_OK, STATUS_ERROR, STATUS_TIMEOUT, STATUS_DIED, STATUS_NOT_RUN = (
+    "ok", "error", "timeout", "died", "not run")
+
+
+@dataclass
+class Limits:
+    """Resource limits of one notebook run (all configurable from the command line)."""
+
+    cell_timeout: float = 60.0
+    """Seconds one cell may run before it is interrupted."""
+    notebook_timeout: float = 300.0
+    """Seconds the whole notebook may run, kernel start included."""
+    interrupt_grace: float = 5.0
+    """Seconds a timed-out cell has to stop after the interrupt before the kernel is killed."""
+    startup_timeout: float = 60.0
+    output_bytes_per_cell: int = 2_000_000
+    """Outputs of one cell beyond this size are dropped (with a note)."""
+    record_bytes_per_cell: int = 16_000_000
+    """Hidden-test records of one cell beyond this size are dropped."""
+    memory_mb: int = 4096
+    """Address-space cap of the kernel (sandbox only)."""
+    processes: int = 64
+    """Process/thread cap of the kernel (sandbox only)."""
+
+
+@dataclass
+class CellRun:
+    """What happened to one code cell."""
+
+    index: int
+    status: str = STATUS_NOT_RUN
+    ename: str = ""
+    evalue: str = ""
+    seconds: float = 0.0
+    records: list = field(default_factory=list)
+    truncated: bool = False
+    note: str = ""
+
+
+@dataclass
+class KernelLaunch:
+    """How to start the kernel: its argv (with ``{connection_file}``) and connection transport."""
+
+    argv: list[str]
+    env: dict[str, str]
+    transport: str = "tcp"
+    runtime_dir: Path | None = None
+    """Where the connection file (and ipc sockets) live; must be visible to the kernel."""
+    sandboxed: bool = False
+    cleanup: Callable[[], None] | None = None
+
+
+def plain_launch(workdir: Path, env: dict[str, str] | None = None) -> KernelLaunch:
+    """An unsandboxed ipykernel of this Python, in ``workdir``."""
+    kernel_env = dict(os.environ if env is None else env)
+    kernel_env.update(KERNEL_ENV)
+    return KernelLaunch(argv=[sys.executable, "-m", "ipykernel_launcher", "-f",
+                              "{connection_file}"], env=kernel_env)
+
+
+# Every kernel the grader starts: static widgets (nobody renders them) and no user site-packages.
+KERNEL_ENV = {"DLTRAIN_STATIC_WIDGETS": "1", "PYTHONNOUSERSITE": "1",
+              "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONHASHSEED": "0"}
+
+
+class _OneSpec(KernelSpecManager):
+    spec = Instance(KernelSpec)
+
+    def get_kernel_spec(self, kernel_name, *args, **kwargs):
+        return self.spec
+
+
+class _LimitedClient(NotebookClient):
+    """nbclient with output caps and a side channel for hidden-test records."""
+
+    def __init__(self, nb, km, limits: Limits, runs: dict[int, CellRun], **kw):
+        super().__init__(nb, km=km, **kw)
+        self._limits = limits
+        self._runs = runs
+        self._bytes: dict[int, int] = {}
+        self._record_bytes: dict[int, int] = {}
+
+    def process_message(self, msg, cell, cell_index):
+        content = msg.get("content", {})
+        data = content.get("data") if isinstance(content, dict) else None
+        if msg.get("msg_type") in ("display_data", "update_display_data") and \
+                isinstance(data, dict) and MIME_TYPE in data:
+            self._take_record(data[MIME_TYPE], cell_index)
+            return None
+        return super().process_message(msg, cell, cell_index)
+
+    def _take_record(self, record, cell_index):
+        run = self._runs[cell_index]
+        size = len(json.dumps(record)) if not isinstance(record, str) else len(record)
+        used = self._record_bytes.get(cell_index, 0) + size
+        self._record_bytes[cell_index] = used
+        if used > self._limits.record_bytes_per_cell:
+            run.truncated = True
+            return
+        run.records.append(record)
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = _message_size(msg)
+        used = self._bytes.get(cell_index, 0) + size
+        self._bytes[cell_index] = used
+        if used > self._limits.output_bytes_per_cell:
+            run = self._runs.get(cell_index)
+            if run is not None and not run.truncated:
+                run.truncated = True
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=f"[the grader dropped further output of this cell: more than "
+                         f"{self._limits.output_bytes_per_cell // 1000} kB]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _message_size(msg) -> int:
+    content = msg.get("content", {})
+    if "text" in content:
+        return len(content["text"])
+    data = content.get("data", {})
+    if isinstance(data, dict):
+        return sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in data.values())
+    return len(json.dumps(content))
+
+
+def run_notebook(nb: NotebookNode, workdir: Path, launch: KernelLaunch,
+                 limits: Limits | None = None) -> tuple[NotebookNode, dict[int, CellRun], str]:
+    """Execute ``nb`` (modified in place: outputs) and report every code cell.
+
+    Returns
+    -------
+    nb : NotebookNode
+        The notebook with outputs.
+    runs : dict of int to CellRun
+        Per code-cell index.
+    problem : str
+        Empty when the kernel lived to the end; otherwise what stopped it.
+    """
+    return asyncio.run(_run(nb, Path(workdir), launch, limits or Limits()))
+
+
+async def _run(nb, workdir, launch, limits):
+    runs = {i: CellRun(i) for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+    spec = KernelSpec(argv=launch.argv, display_name="grader", language="python",
+                      env={}, interrupt_mode="signal")
+    km = AsyncKernelManager(kernel_spec_manager=_OneSpec(spec=spec), kernel_name="grader",
+                            transport=launch.transport)
+    if launch.runtime_dir is not None:
+        km.connection_file = str(launch.runtime_dir / "kernel.json")
+        if launch.transport == "ipc":
+            km.ip = str(launch.runtime_dir / "kernel-ipc")
+    client = _LimitedClient(nb, km, limits, runs, timeout=int(limits.cell_timeout) or None,
+                            allow_errors=True, interrupt_on_timeout=False,
+                            startup_timeout=int(limits.startup_timeout), record_timing=False,
+                            kernel_name="grader", resources={"metadata": {"path": str(workdir)}},
+                            iopub_timeout=4, raise_on_iopub_timeout=False,
+                            shutdown_kernel="immediate")
+    deadline = time.monotonic() + limits.notebook_timeout
+    problem = ""
+    log = open(launch.runtime_dir / "kernel.log", "wb") if launch.runtime_dir else DEVNULL
+    try:
+        await km.start_kernel(env=launch.env, cwd=str(workdir), stdout=log, stderr=log)
+    except Exception as exc:
+        if log is not DEVNULL:
+            log.close()
+        return nb, runs, f"the kernel did not start: {exc}"
+    try:
+        client.kc = km.client()
+        client.kc.start_channels()
+        try:
+            await client.kc.wait_for_ready(timeout=limits.startup_timeout)
+        except RuntimeError as exc:
+            return nb, runs, f"the kernel did not start: {exc}"
+        problem = await _run_cells(client, km, nb, runs, limits, deadline)
+    finally:
+        try:
+            if client.kc is not None:
+                client.kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+        except Exception:  # a killed sandbox may already be gone
+            pass
+        if log is not DEVNULL:
+            log.close()
+    return nb, runs, problem
+
+
+async def _run_cells(client, km, nb, runs, limits, deadline) -> str:
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        run = runs[index]
+        remaining = deadline - time.monotonic()
+        if remaining <= 1:
+            return _stop_rest(runs, index, "the notebook's time limit "
+                                           f"({limits.notebook_timeout:.0f} s) was reached")
+        client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
+        started = time.monotonic()
+        try:
+            reply = await _execute(client, cell, index)
+        except CellTimeoutError:
+            run.seconds = time.monotonic() - started
+            run.status = STATUS_TIMEOUT
+            run.ename, run.evalue = "Timeout", f"the cell ran longer than {client.timeout} s"
+            if not await _recovers_after_interrupt(client, km, limits):
+                return _stop_rest(runs, index + 1, f"cell {index} ran past its time limit and "
+                                                   "the kernel did not stop when interrupted")
+            continue
+        except DeadKernelError:
+            run.seconds = time.monotonic() - started
+            run.status = STATUS_DIED
+            run.ename, run.evalue = "DeadKernel", "the kernel died while running this cell"
+            return _stop_rest(runs, index + 1, f"the kernel died in cell {index}")
+        run.seconds = time.monotonic() - started
+        content = (reply or {}).get("content", {})
+        if content.get("status") == "ok":
+            run.status = STATUS_OK
+        else:
+            run.status = STATUS_ERROR
+            run.ename = str(content.get("ename", "Error"))[:200]
+            run.evalue = str(content.get("evalue", ""))[:2000]
+    return ""
+
+
+async def _execute(client, cell, index):
+    """Execute one cell and return its execute_reply (nbclient keeps it to itself)."""
+    replies = {}
+
+    async def keep_reply(cell, cell_index, execute_reply):
+        replies["reply"] = execute_reply
+
+    client.on_cell_executed = keep_reply
+    await client.async_execute_cell(cell, index, store_history=True)
+    return replies.get("reply")
+
+
+async def _recovers_after_interrupt(client, km, limits) -> bool:
+    """Interrupt the kernel; True when it answers a trivial request within the grace period.
+
+    The shell channel serves requests in order, so a reply to a new request proves that the
+    interrupted cell has finished.
+    """
+    try:
+        await km.interrupt_kernel()
+        msg_id = client.kc.execute("pass", store_history=False, silent=True)
+        deadline = time.monotonic() + limits.interrupt_grace
+        while (left := deadline - time.monotonic()) > 0:
+            reply = await client.kc.get_shell_msg(timeout=left)
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+    except Exception:  # Empty on timeout, or a dead kernel
+        return False
+    return False
+
+
+def _stop_rest(runs, start, reason) -> str:
+    for index, run in runs.items():
+        if index >= start and run.status == STATUS_NOT_RUN:
+            run.note = reason
+    return reason

@@ -1,0 +1,279 @@
+"""Grade submissions: one notebook at a time (:func:`grade_one`) or a batch in parallel.
+
+For one submission the grader (1) reads the notebook without modifying it, (2) assembles the
+notebook to run (:mod:`grader.assemble`), (3) executes it in a fresh, sandboxed kernel inside a
+private working copy (:mod:`grader.execute`, :mod:`grader.sandbox`), (4) judges every graded test
+cell in its own process against the reference (:mod:`grader.trusted`), and (5) writes the feedback.
+Scores are computed here, outside the kernel: a test cell earns its points only when it ran
+without error *and* every one of its hidden tests passed on the values the grader received.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import RELEASE_DIR, SOLUTIONS_DIR, assignment_ids
+from . import catalogue as catalogue_mod
+from .assemble import ROLE_ADDED, ROLE_ANSWER, ROLE_TEST, NotGradable, assemble
+from .execute import (
+    STATUS_DIED,
+    STATUS_ERROR,
+    STATUS_NOT_RUN,
+    STATUS_OK,
+    STATUS_TIMEOUT,
+    Limits,
+    run_notebook,
+)
+from .notebooks import UnreadableNotebook, exercises, read_notebook
+from .reference import build_namespace
+from .results import (
+    GRADED,
+    NOT_GRADED,
+    PARTLY_GRADED,
+    ExerciseResult,
+    HiddenResult,
+    SubmissionResult,
+)
+from .trusted import Variant, judge_test_cell
+
+
+@dataclass
+class Options:
+    """How to grade (shared by every submission of a batch)."""
+
+    limits: Limits = field(default_factory=Limits)
+    sandbox: str = "auto"
+    """auto (use bubblewrap when available), on (require it), off."""
+    solutions: Path = SOLUTIONS_DIR
+    release: Path = RELEASE_DIR
+    diagnose: bool = True
+    """Name known mistakes by comparing with the catalogue's wrong implementations."""
+    max_workdir_bytes: int = 50_000_000
+
+
+@dataclass
+class Job:
+    """One (student, assignment) to grade; ``problem`` is set when there is nothing to grade."""
+
+    student: str
+    assignment: str
+    path: Path | None = None
+    problem: str = ""
+
+
+@functools.lru_cache(maxsize=16)
+def _assignment(aid: str, solutions: Path, release: Path):
+    source = read_notebook(solutions / aid / f"{aid}.ipynb")
+    released = read_notebook(release / aid / f"{aid}.ipynb")
+    return source, released
+
+
+@functools.lru_cache(maxsize=16)
+def _reference(aid: str, solutions: Path):
+    source = read_notebook(solutions / aid / f"{aid}.ipynb")
+    return build_namespace(source)
+
+
+@functools.lru_cache(maxsize=16)
+def _variants(aid: str, solutions: Path) -> tuple[Variant, ...]:
+    source = read_notebook(solutions / aid / f"{aid}.ipynb")
+    found = []
+    for entry in catalogue_mod.wrong_entries(aid):
+        if not entry.diagnose:
+            continue
+        try:
+            namespace = build_namespace(source, catalogue_mod.replacement(aid, entry),
+                                        label="variant")
+        except Exception:  # a broken entry must not stop grading; tests catch it
+            continue
+        found.append(Variant(entry.description, namespace))
+    return tuple(found)
+
+
+def _other_sources(solutions: Path, aid: str) -> dict:
+    others = {}
+    for other in assignment_ids() if solutions == SOLUTIONS_DIR else []:
+        if other != aid:
+            try:
+                others[other] = _assignment(other, solutions, RELEASE_DIR)[0]
+            except Exception:
+                continue
+    return others
+
+
+def grade_one(job: Job, options: Options, out_dir: Path | None = None) -> SubmissionResult:
+    """Grade one submission. Never raises: every problem becomes the result's reason.
+
+    Parameters
+    ----------
+    job : Job
+        Who, which assignment, which file.
+    options : Options
+        Limits, sandbox, paths.
+    out_dir : Path, optional
+        When given, the feedback is written to ``out_dir/feedback/<student>/<aid>.html``.
+    """
+    started = time.monotonic()
+    result = SubmissionResult(student=job.student, assignment=job.assignment,
+                              path=str(job.path or ""))
+    try:
+        _grade_into(result, job, options)
+    except Exception as exc:  # the batch must go on; this is a grader bug, say so
+        result.status = NOT_GRADED
+        result.reason = f"internal grader error: {type(exc).__name__}: {exc}"
+    result.seconds = round(time.monotonic() - started, 2)
+    if out_dir is not None:
+        from .report import write_feedback
+
+        try:
+            result.feedback = write_feedback(result, out_dir, getattr(result, "_executed", None))
+        except Exception as exc:
+            result.notes.append(f"feedback could not be written: {exc}")
+    if hasattr(result, "_executed"):
+        del result._executed
+    return result
+
+
+def _grade_into(result: SubmissionResult, job: Job, options: Options) -> None:
+    aid = job.assignment
+    try:
+        source, released = _assignment(aid, options.solutions, options.release)
+    except (UnreadableNotebook, FileNotFoundError) as exc:
+        result.reason = f"the course has no assignment {aid!r} ({exc})"
+        return
+    result.exercises = [ExerciseResult(e.grade_id, e.title, e.points) for e in exercises(source)]
+    if job.problem:
+        result.reason = job.problem
+        return
+    try:
+        student = read_notebook(job.path)
+        assembled = assemble(student, source, released, aid,
+                             other_sources=_other_sources(options.solutions, aid))
+    except (UnreadableNotebook, NotGradable) as exc:
+        result.reason = str(exc)
+        return
+    result.notes.extend(assembled.notes)
+    result.flags.extend(_suspicious_code(assembled))
+
+    from .sandbox import kernel_launch
+
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+        workdir = Path(tmp) / "work"
+        _prepare_workdir(workdir, job.path, options)
+        launch = kernel_launch(workdir, Path(tmp) / "runtime", options)
+        result.sandboxed = launch.sandboxed
+        try:
+            executed, runs, problem = run_notebook(assembled.nb, workdir, launch, options.limits)
+        finally:
+            if launch.cleanup:
+                launch.cleanup()
+    result._executed = (executed, assembled, runs)
+    _score(result, aid, source, assembled, runs, options)
+    if problem:
+        result.notes.append(f"Grading stopped early: {problem}.")
+    died = any(r.status in (STATUS_DIED, STATUS_TIMEOUT) or r.note for r in runs.values())
+    result.status = PARTLY_GRADED if died else GRADED
+    if died and not result.reason:
+        result.reason = problem or "a cell timed out"
+
+
+def _prepare_workdir(workdir: Path, notebook: Path, options: Options) -> None:
+    """A private copy of the submission's folder: the kernel may write there and nowhere else."""
+    folder = Path(notebook).parent
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    if total <= options.max_workdir_bytes:
+        shutil.copytree(folder, workdir, symlinks=False,
+                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"),
+                        ignore_dangling_symlinks=True)
+    else:
+        workdir.mkdir(parents=True)
+
+
+def _score(result, aid, source, assembled, runs, options) -> None:
+    by_gid = {e.grade_id: e for e in result.exercises}
+    namespace = _reference(aid, options.solutions)
+    variants = _variants(aid, options.solutions) if options.diagnose else ()
+    source_cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in source.cells}
+    for index, (role, gid) in enumerate(zip(assembled.roles, assembled.grade_ids)):
+        if role != ROLE_TEST or gid not in by_gid:
+            continue
+        exercise = by_gid[gid]
+        run = runs.get(index)
+        exercise.seconds = round(run.seconds, 2) if run else 0.0
+        outcomes = judge_test_cell(source_cells[gid].source, run.records if run else [],
+                                   namespace, variants)
+        exercise.hidden = [HiddenResult(o.name, o.passed, o.message, o.diagnosis)
+                           for o in outcomes]
+        _verdict(exercise, run, outcomes, result)
+    unanswered = [g for g, done in assembled.answered.items() if not done]
+    if unanswered and len(unanswered) == len(assembled.answered):
+        result.notes.append("No answer cell was changed from the released stub.")
+
+
+def _verdict(exercise, run, outcomes, result) -> None:
+    status = run.status if run else STATUS_NOT_RUN
+    hidden_ok = bool(outcomes) and all(o.passed for o in outcomes)
+    if status == STATUS_OK and hidden_ok:
+        exercise.status, exercise.points = "passed", exercise.max_points
+        return
+    exercise.points = 0.0
+    if status == STATUS_ERROR:
+        exercise.status = "failed" if run.ename in ("CheckFailed", "AssertionError",
+                                                    "HiddenTestError") else "error"
+        if run.ename == "NotImplementedError":
+            exercise.status = "not answered"
+            exercise.messages.append("Not answered yet: the function still raises "
+                                     "NotImplementedError.")
+        elif run.ename != "HiddenTestError":
+            exercise.messages.append(f"The visible tests failed: {run.ename}: {run.evalue}")
+    elif status == STATUS_TIMEOUT:
+        exercise.status = "timeout"
+        exercise.messages.append(f"The test cell did not finish: {run.evalue}.")
+    elif status == STATUS_DIED:
+        exercise.status = "kernel died"
+        exercise.messages.append("The kernel died while this test cell ran (os._exit, a crash "
+                                 "or the memory limit).")
+    elif status == STATUS_NOT_RUN:
+        exercise.status = "kernel died" if run and run.note else "not run"
+        exercise.messages.append(f"Not run: {run.note}." if run and run.note else "Not run.")
+    else:
+        exercise.status = "failed"
+    if not outcomes:
+        exercise.messages.append("This test cell has no hidden tests; it cannot be graded.")
+    if status == STATUS_OK and any(o.missing or getattr(o, "garbled", False) for o in outcomes):
+        result.flags.append(f"{exercise.grade_id}: the test cell finished without error but its "
+                            "hidden tests did not report (cell emptied or output tampered with)")
+    elif any(getattr(o, "garbled", False) for o in outcomes):
+        result.flags.append(f"{exercise.grade_id}: invalid hidden-test results came back")
+
+
+_SUSPICIOUS = [
+    (r"input_transformers|ast_transformers|register_magic|events\.register", "hooks IPython's "
+     "input or events"),
+    (r"showtraceback|_showtraceback|InteractiveShell", "patches IPython's error reporting"),
+    (r"\bnp\.(allclose|isclose|testing|array_equal)\s*=|numpy\.testing\s*=|"
+     r"setattr\(\s*(np|numpy)", "reassigns numpy functions"),
+    (r"\bbuiltins\b|__builtins__", "touches builtins"),
+    (r"dltrain\.grading|_SESSION|vnd\.dltrain", "touches the grader's protocol"),
+    (r"sys\.modules\[", "replaces modules"),
+    (r"os\._exit|signal\.signal|SIGINT", "exits the kernel or handles signals"),
+    (r"solutions[/\\]|gradebook|\.\./\.\./", "looks for files outside its folder"),
+]
+
+
+def _suspicious_code(assembled) -> list[str]:
+    """Static scan of the student's own code; flags for the instructor, never a penalty."""
+    flags = []
+    for cell, role in zip(assembled.nb.cells, assembled.roles):
+        if role not in (ROLE_ANSWER, ROLE_ADDED) or cell.cell_type != "code":
+            continue
+        for pattern, what in _SUSPICIOUS:
+            if re.search(pattern, cell.source):
+                flags.append(f"student code {what}")
+    return sorted(set(flags))

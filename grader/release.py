@@ -1,0 +1,116 @@
+"""Generate the student notebooks in ``notebooks/`` from ``solutions/`` with nbgrader.
+
+nbgrader runs in a throw-away course directory (with its own throw-away gradebook), so a release
+never leaves a database or log in the repository, and the output is byte-identical on a re-run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from . import RELEASE_DIR, SOLUTIONS_DIR, assignment_ids
+from .notebooks import KERNELSPEC, blank_notebook_like, read_notebook, write_notebook
+
+
+class ReleaseError(RuntimeError):
+    """nbgrader refused to generate an assignment; the message says which and why."""
+
+
+def ensure_tools_on_path() -> None:
+    """nbgrader calls the ``alembic`` executable of its environment: put that on PATH."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def release(aids: list[str] | None = None, dest: Path = RELEASE_DIR,
+            source: Path = SOLUTIONS_DIR) -> list[Path]:
+    """Regenerate the student version of each assignment into ``dest/<aid>/``.
+
+    Parameters
+    ----------
+    aids : list of str, optional
+        Assignment ids; all of them by default.
+    dest : Path
+        Release directory (``notebooks/``, or a temporary one to check that it is in sync).
+    source : Path
+        Directory holding ``<aid>/<aid>.ipynb`` instructor notebooks.
+
+    Returns
+    -------
+    list of Path
+        The released notebooks.
+    """
+    aids = aids or assignment_ids()
+    written = []
+    for aid in aids:
+        if not (source / aid / f"{aid}.ipynb").is_file():
+            raise ReleaseError(f"no instructor notebook {source / aid / (aid + '.ipynb')}")
+        with tempfile.TemporaryDirectory(prefix="release-") as tmp:
+            released = _generate(aid, source, Path(tmp))
+            target = dest / aid
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(released, target)
+        notebook = target / f"{aid}.ipynb"
+        write_notebook(_normalise(read_notebook(notebook)), notebook)
+        written.append(notebook)
+    return written
+
+
+def _generate(aid: str, source: Path, course: Path) -> Path:
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.converters.base import NbGraderException
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    ensure_tools_on_path()
+    shutil.copytree(source / aid, course / "source" / aid,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    src_nb = course / "source" / aid / f"{aid}.ipynb"
+    write_notebook(blank_notebook_like(read_notebook(src_nb)), src_nb)
+
+    config = Config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.source_directory = "source"
+    config.CourseDirectory.release_directory = "release"
+    config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    config.CourseDirectory.assignment_id = aid
+    config.GenerateAssignment.force = True
+    config.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    log = logging.getLogger("grader.release")
+    coursedir = CourseDirectory(config=config, log=log)
+    converter = GenerateAssignment(coursedir=coursedir, config=config, log=log)
+    errors = _CollectErrors()
+    log.addHandler(errors)
+    try:
+        converter.start()
+    except NbGraderException:
+        raise ReleaseError(f"nbgrader could not release {aid}:\n" + errors.text()) from None
+    finally:
+        log.removeHandler(errors)
+    return course / "release" / aid
+
+
+def _normalise(nb):
+    nb = blank_notebook_like(nb)
+    nb.metadata = {"kernelspec": dict(KERNELSPEC),
+                   "language_info": {"name": "python"}}
+    return nb
+
+
+class _CollectErrors(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    def text(self) -> str:
+        return "\n".join(self.messages[-6:])

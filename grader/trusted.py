@@ -1,0 +1,328 @@
+"""The trusted side of the hidden tests: judge what a student's kernel sent back.
+
+For each graded test cell, the grader executes the cell's hidden region (from ``solutions/``, never
+from the submission) in the grader's own process with :data:`dltrain.grading._SESSION` set to a
+:class:`TrustedSession`. Each ``hidden_test(...)`` call then regenerates its cases from the same
+seed, runs the reference implementation, and compares with the k-th record the kernel published.
+The student's values arrive as plain JSON decoded here strictly, so no object of the student's
+survives the trip: patched numpy, lying ``__eq__`` or ``__array__`` and hidden tracebacks have
+nothing to act on.
+
+When a hidden test fails, the outputs of the catalogue's known-wrong implementations are computed
+on the same cases; one that matches the student's on every case names the mistake.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import dltrain.grading as protocol
+from dltrain.testing import describe_difference
+
+from .notebooks import hidden_region
+
+
+class Garbled(ValueError):
+    """A record that does not follow the wire format."""
+
+
+@dataclass
+class Outcome:
+    """The verdict of one ``hidden_test`` call."""
+
+    name: str
+    passed: bool
+    message: str = ""
+    diagnosis: str = ""
+    missing: bool = False
+    """No record came back for this test."""
+    garbled: bool = False
+    """A record came back that does not follow the wire format (tampering or a broken kernel)."""
+
+
+@dataclass
+class Variant:
+    """A known-wrong implementation used to name mistakes: its description and namespace."""
+
+    description: str
+    namespace: dict
+
+
+@dataclass
+class TrustedSession:
+    """Installed as ``dltrain.grading._SESSION`` while a test cell's hidden region runs."""
+
+    records: Sequence[Any]
+    variants: Sequence[Variant] = ()
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def hidden_test(self, functions, cases, *, seed, name=None, run=None, check="allclose",
+                    rtol=1e-6, atol=1e-9):
+        fns = protocol.as_function_tuple(functions)
+        label = name or getattr(fns[0], "__name__", "hidden test")
+        index = len(self.outcomes)
+        case_list = protocol.make_cases(cases, seed)
+        compare_fn = _comparison(check, rtol, atol)
+        try:
+            results = _record_cases(self.records[index] if index < len(self.records) else None,
+                                    len(case_list))
+        except _Missing:
+            self.outcomes.append(Outcome(label, False, "no results came back from this test: it "
+                                         "did not run, because an earlier line of the cell "
+                                         "failed or the cell never completed.", missing=True))
+            return
+        except Garbled as exc:
+            self.outcomes.append(Outcome(label, False, f"the results that came back from the "
+                                         f"notebook are not valid ({exc}).", garbled=True))
+            return
+        outcome = Outcome(label, True)
+        for k, (case, result) in enumerate(zip(case_list, results)):
+            reference = protocol.call_case(run, fns, case)
+            if not result["ok"]:
+                outcome.passed = False
+                outcome.message = f"case {k + 1} of {len(case_list)}: your code raised " \
+                                  f"{result['error']}"
+                break
+            problem = compare_fn(result["value"], reference, copy.deepcopy(case))
+            if problem:
+                outcome.passed = False
+                outcome.message = f"case {k + 1} of {len(case_list)}: {problem}"
+                break
+        if not outcome.passed:
+            outcome.diagnosis = self._diagnose(fns, run, case_list, results, rtol, atol)
+        self.outcomes.append(outcome)
+
+    def _diagnose(self, fns, run, case_list, results, rtol, atol) -> str:
+        if not all(r["ok"] for r in results):
+            return ""
+        for variant in self.variants:
+            try:
+                variant_fns = tuple(variant.namespace[f.__name__] for f in fns)
+            except KeyError:
+                continue
+            if all(_variant_matches(run, variant_fns, case, result["value"], rtol, atol)
+                   for case, result in zip(case_list, results)):
+                return variant.description
+        return ""
+
+
+class _Missing(Exception):
+    pass
+
+
+def _record_cases(record: Any, expected_cases: int) -> list[dict]:
+    """Validate a record's shape and decode its values."""
+    if record is None:
+        raise _Missing()
+    if not isinstance(record, dict) or record.get("protocol") != protocol.PROTOCOL:
+        raise Garbled("unknown record format")
+    cases = record.get("cases")
+    if not isinstance(cases, list) or len(cases) != expected_cases:
+        raise Garbled(f"expected {expected_cases} case results")
+    decoded = []
+    for case in cases:
+        if not isinstance(case, dict) or not isinstance(case.get("ok"), bool):
+            raise Garbled("malformed case result")
+        if case["ok"]:
+            decoded.append({"ok": True, "value": decode(case.get("value"))})
+        else:
+            decoded.append({"ok": False, "error": str(case.get("error", "an exception"))[:500]})
+    return decoded
+
+
+def decode(encoded: Any, depth: int = 0) -> Any:
+    """Decode one value of the wire format, strictly (see :mod:`dltrain.grading`).
+
+    Raises
+    ------
+    Garbled
+        On anything that does not follow the format.
+    """
+    if depth > protocol.MAX_DEPTH + 1 or not isinstance(encoded, dict):
+        raise Garbled("malformed value")
+    kind = encoded.get("t")
+    value = encoded.get("v")
+    if kind == "none":
+        return None
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if value in ("nan", "inf", "-inf"):
+            return float(value)
+    if kind == "str" and isinstance(value, str):
+        return value
+    if kind in ("list", "tuple") and isinstance(value, list):
+        items = [decode(v, depth + 1) for v in value]
+        return tuple(items) if kind == "tuple" else items
+    if kind == "dict" and isinstance(value, list):
+        out = {}
+        for pair in value:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise Garbled("malformed dict")
+            key = decode(pair[0], depth + 1)
+            if not isinstance(key, (str, int, float, bool, type(None), tuple)):
+                raise Garbled("unhashable dict key")
+            out[key] = decode(pair[1], depth + 1)
+        return out
+    if kind == "nd":
+        return _decode_array(encoded)
+    raise Garbled(f"unknown value type {kind!r}")
+
+
+def _decode_array(encoded: dict) -> np.ndarray:
+    try:
+        dtype = np.dtype(str(encoded["dtype"]))
+        shape = tuple(int(n) for n in encoded["shape"])
+        raw = base64.b64decode(str(encoded["b64"]), validate=True)
+    except Exception:
+        raise Garbled("malformed array") from None
+    if dtype.kind not in "biufc" or dtype.itemsize > 16 or any(n < 0 for n in shape):
+        raise Garbled("unsupported array")
+    if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != len(raw):
+        raise Garbled("array size does not match its shape")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__} ({value!r})" if isinstance(value, (int, float, str)) \
+        else f"a {type(value).__name__}"
+
+
+def compare_values(student: Any, reference: Any, *, rtol: float, atol: float,
+                   exact: bool = False, path: str = "the result") -> str:
+    """Compare a decoded student value with the reference; empty string when they agree.
+
+    Tuples and lists are interchangeable; numbers and arrays are compared with
+    ``np.isclose(student, reference, rtol, atol)`` (or exactly), shapes first.
+    """
+    if reference is None:
+        return "" if student is None else f"{path} should be None, but it is {_kind(student)}."
+    if isinstance(reference, (tuple, list)):
+        if not isinstance(student, (tuple, list)):
+            return f"{path} should be {_kind(reference)}, but it is {_kind(student)}."
+        if len(student) != len(reference):
+            return f"{path} should have {len(reference)} items, but it has {len(student)}."
+        for i, (s, r) in enumerate(zip(student, reference)):
+            problem = compare_values(s, r, rtol=rtol, atol=atol, exact=exact,
+                                     path=f"item {i} of {path}" if path == "the result"
+                                     else f"{path}[{i}]")
+            if problem:
+                return problem
+        return ""
+    if isinstance(reference, dict):
+        if not isinstance(student, dict):
+            return f"{path} should be a dict with keys {sorted(map(str, reference))}, but it " \
+                   f"is {_kind(student)}."
+        if set(student) != set(reference):
+            return f"{path} should have the keys {sorted(map(str, reference))}, but it has " \
+                   f"{sorted(map(str, student))}."
+        for key in reference:
+            problem = compare_values(student[key], reference[key], rtol=rtol, atol=atol,
+                                     exact=exact, path=f"{path}[{key!r}]")
+            if problem:
+                return problem
+        return ""
+    if isinstance(reference, str):
+        return "" if student == reference else f"{path} should be {reference!r}, but it is " \
+                                               f"{_kind(student)}."
+    return _compare_numbers(student, reference, rtol=rtol, atol=atol, exact=exact, path=path)
+
+
+def _compare_numbers(student, reference, *, rtol, atol, exact, path) -> str:
+    if isinstance(student, (str, dict, tuple, list)) or student is None:
+        return f"{path} should be {_kind(np.asarray(reference)) if isinstance(reference, np.ndarray) else 'a number'}, but it is {_kind(student)}."  # noqa: E501
+    s = np.asarray(student)
+    r = np.asarray(reference)
+    if isinstance(reference, np.ndarray) and not isinstance(student, np.ndarray) and r.ndim > 0:
+        return f"{path} should be an array of shape {r.shape}, but it is {_kind(student)}."
+    if s.shape != r.shape:
+        hint = ""
+        if s.ndim == 2 and s.shape == r.shape[::-1]:
+            hint = " (it looks transposed)"
+        elif s.size == r.size:
+            hint = " (same number of elements: keepdims, reshape or squeeze?)"
+        return f"{path} should have shape {r.shape}, but it has shape {s.shape}{hint}."
+    if exact:
+        if np.array_equal(s, r, equal_nan=s.dtype.kind in "fc"):
+            return ""
+        return f"{path} is not what was expected: {describe_difference(s, r, 0.0, 0.0)}."
+    if s.dtype.kind == "b" and r.dtype.kind == "b":
+        return "" if np.array_equal(s, r) else f"{path} is not what was expected: " \
+                                                f"{int((s != r).sum())} booleans differ."
+    if np.allclose(s, r, rtol=rtol, atol=atol, equal_nan=True):
+        return ""
+    return f"{path} is not what was expected: {describe_difference(s, r, rtol, atol)}."
+
+
+def _comparison(check: str | Callable, rtol: float, atol: float) -> Callable[[Any, Any, Any], str]:
+    if check == "allclose":
+        return lambda s, r, case: compare_values(s, r, rtol=rtol, atol=atol)
+    if check == "equal":
+        return lambda s, r, case: compare_values(s, r, rtol=0.0, atol=0.0, exact=True)
+    if callable(check):
+        def custom(s, r, case):
+            try:
+                check(s, r, case)
+            except AssertionError as exc:
+                return str(exc) or "the property check failed."
+            return ""
+        return custom
+    raise ValueError(f"unknown check {check!r}; use 'allclose', 'equal' or a function")
+
+
+def _variant_matches(run, fns, case, student_value, rtol, atol) -> bool:
+    try:
+        value = protocol.call_case(run, fns, case)
+        # Round-trip through the wire format so the comparison sees what a student would send.
+        value = decode(protocol.encode(value))
+    except Exception:
+        return False
+    return compare_values(student_value, value, rtol=rtol, atol=atol) == ""
+
+
+def judge_test_cell(test_source: str, records: Sequence[Any], namespace: dict,
+                    variants: Sequence[Variant] = ()) -> list[Outcome]:
+    """Run a test cell's hidden region against the records its kernel run produced.
+
+    Parameters
+    ----------
+    test_source : str
+        The test cell's source from ``solutions/`` (with its hidden region).
+    records : sequence
+        The hidden-test records published by that cell in the student's kernel, in order.
+    namespace : dict
+        The reference namespace (see :mod:`grader.reference`); copied, never modified.
+    variants : sequence of Variant
+        Known-wrong implementations to name mistakes with.
+    """
+    region = hidden_region(test_source)
+    if not region.strip():
+        return []
+    session = TrustedSession(records=list(records), variants=variants)
+    scope = dict(namespace)
+    previous, protocol._SESSION = protocol._SESSION, session
+    try:
+        exec(compile(region, "<hidden tests>", "exec"), scope)  # noqa: S102
+    finally:
+        protocol._SESSION = previous
+    if len(records) > len(session.outcomes):
+        session.outcomes.append(Outcome("unexpected results", False,
+                                        f"{len(records)} results came back for "
+                                        f"{len(session.outcomes)} hidden tests.", garbled=True))
+    return session.outcomes
