@@ -36,6 +36,8 @@ def _grading_args(parser: argparse.ArgumentParser) -> None:
                         help="run kernels in bubblewrap: auto (when available, with a loud "
                              "warning otherwise), on (required), off")
     parser.add_argument("--no-progress", action="store_true", help="no progress output")
+    parser.add_argument("--run-experiments", action="store_true",
+                        help="also run the experiment cells (slower; they earn no points)")
     _add_limits(parser)
 
 
@@ -110,7 +112,8 @@ def _run_grading(submissions: Path, out: Path, args, assignment=None) -> int:
     from .grade import Options
 
     options = Options(limits=_limits(args), sandbox=args.sandbox,
-                      diagnose=not getattr(args, "no_diagnose", False))
+                      diagnose=not getattr(args, "no_diagnose", False),
+                      run_experiments=args.run_experiments)
     try:
         results = grade_batch(submissions, out, jobs=_jobs(args.jobs), assignment=assignment,
                               options=options, progress=not args.no_progress)

@@ -21,11 +21,15 @@ from .notebooks import (
     KERNEL_NAME,
     KERNELSPEC,
     grade_id,
+    hidden_region,
     is_answer_cell,
     is_test_cell,
+    without_hidden_region,
 )
 
-ROLE_ANSWER, ROLE_TEST, ROLE_INSTRUCTOR, ROLE_ADDED = "answer", "test", "instructor", "added"
+ROLE_ANSWER, ROLE_TEST, ROLE_HIDDEN, ROLE_INSTRUCTOR, ROLE_ADDED, ROLE_EXPERIMENT = (
+    "answer", "test", "hidden", "instructor", "added", "experiment")
+EXPERIMENT_TAG = "experiment"
 
 
 class NotGradable(Exception):
@@ -38,12 +42,17 @@ class Assembled:
 
     nb: NotebookNode
     roles: list[str]
-    """Per cell: answer, test, instructor or added."""
+    """Per cell: answer, test (the visible part of a test cell), hidden (its hidden tests, run
+    as a cell of their own right after), instructor, experiment or added."""
     grade_ids: list[str | None]
     notes: list[str] = field(default_factory=list)
     """Things the student should know about how their notebook was read."""
     answered: dict[str, bool] = field(default_factory=dict)
     """grade_id of each answer cell -> whether the student's version differs from the stub."""
+
+    def experiment_cells(self) -> frozenset[int]:
+        """Indices of the instructor's experiment cells (tag ``experiment``)."""
+        return frozenset(i for i, role in enumerate(self.roles) if role == ROLE_EXPERIMENT)
 
 
 def check_kernelspec(student: NotebookNode) -> str:
@@ -164,13 +173,27 @@ def assemble(student: NotebookNode, source: NotebookNode, release: NotebookNode,
             new.metadata = copy.deepcopy(src.metadata)
             cells.append(new)
             roles.append(ROLE_ANSWER)
+        elif is_test_cell(src):
+            # The visible tests and the hidden tests run as two cells, so that the hidden tests
+            # (which decide the points and name known mistakes) run even when a visible one fails.
+            visible = nbformat.v4.new_code_cell(without_hidden_region(src.source))
+            visible.metadata = copy.deepcopy(src.metadata)
+            cells.append(visible)
+            roles.append(ROLE_TEST)
+            gids.append(gid)
+            hidden = nbformat.v4.new_code_cell(hidden_region(src.source))
+            cells.append(hidden)
+            roles.append(ROLE_HIDDEN)
         else:
             new = copy.deepcopy(src)
             if new.cell_type == "code":
                 new.outputs = []
                 new.execution_count = None
             cells.append(new)
-            roles.append(ROLE_TEST if is_test_cell(src) else ROLE_INSTRUCTOR)
+            if EXPERIMENT_TAG in src.get("metadata", {}).get("tags", []):
+                roles.append(ROLE_EXPERIMENT)
+            else:
+                roles.append(ROLE_INSTRUCTOR)
         gids.append(gid)
         for extra in after.get(i, []):
             cells.append(extra)

@@ -20,10 +20,10 @@ import json
 import os
 import sys
 import time
-from subprocess import DEVNULL
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from subprocess import DEVNULL
 
 import nbformat
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
@@ -35,8 +35,8 @@ from traitlets import Instance
 
 from dltrain.grading import MIME_TYPE
 
-STATUS_OK, STATUS_ERROR, STATUS_TIMEOUT, STATUS_DIED, STATUS_NOT_RUN = (
-    "ok", "error", "timeout", "died", "not run")
+STATUS_OK, STATUS_ERROR, STATUS_TIMEOUT, STATUS_DIED, STATUS_NOT_RUN, STATUS_SKIPPED = (
+    "ok", "error", "timeout", "died", "not run", "skipped")
 
 
 @dataclass
@@ -163,8 +163,11 @@ def _message_size(msg) -> int:
 
 
 def run_notebook(nb: NotebookNode, workdir: Path, launch: KernelLaunch,
-                 limits: Limits | None = None) -> tuple[NotebookNode, dict[int, CellRun], str]:
+                 limits: Limits | None = None, skip: frozenset[int] = frozenset()
+                 ) -> tuple[NotebookNode, dict[int, CellRun], str]:
     """Execute ``nb`` (modified in place: outputs) and report every code cell.
+
+    Cells whose index is in ``skip`` are not executed (status ``skipped``).
 
     Returns
     -------
@@ -175,11 +178,14 @@ def run_notebook(nb: NotebookNode, workdir: Path, launch: KernelLaunch,
     problem : str
         Empty when the kernel lived to the end; otherwise what stopped it.
     """
-    return asyncio.run(_run(nb, Path(workdir), launch, limits or Limits()))
+    return asyncio.run(_run(nb, Path(workdir), launch, limits or Limits(), skip))
 
 
-async def _run(nb, workdir, launch, limits):
+async def _run(nb, workdir, launch, limits, skip):
     runs = {i: CellRun(i) for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+    for i in skip:
+        if i in runs:
+            runs[i].status = STATUS_SKIPPED
     spec = KernelSpec(argv=launch.argv, display_name="grader", language="python",
                       env={}, interrupt_mode="signal")
     km = AsyncKernelManager(kernel_spec_manager=_OneSpec(spec=spec), kernel_name="grader",
@@ -225,7 +231,7 @@ async def _run(nb, workdir, launch, limits):
 
 async def _run_cells(client, km, nb, runs, limits, deadline) -> str:
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or runs[index].status == STATUS_SKIPPED:
             continue
         run = runs[index]
         remaining = deadline - time.monotonic()

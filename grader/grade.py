@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import RELEASE_DIR, SOLUTIONS_DIR, assignment_ids
 from . import catalogue as catalogue_mod
-from .assemble import ROLE_ADDED, ROLE_ANSWER, ROLE_TEST, NotGradable, assemble
+from .assemble import ROLE_ADDED, ROLE_ANSWER, ROLE_HIDDEN, ROLE_TEST, NotGradable, assemble
 from .execute import (
     STATUS_DIED,
     STATUS_ERROR,
@@ -55,6 +55,9 @@ class Options:
     diagnose: bool = True
     """Name known mistakes by comparing with the catalogue's wrong implementations."""
     max_workdir_bytes: int = 50_000_000
+    run_experiments: bool = False
+    """Also run the instructor's experiment cells (tag ``experiment``); they earn no points and
+    never feed a test, so by default grading skips them and is several times faster."""
 
 
 @dataclass
@@ -169,7 +172,9 @@ def _grade_into(result: SubmissionResult, job: Job, options: Options) -> None:
         launch = kernel_launch(workdir, Path(tmp) / "runtime", options)
         result.sandboxed = launch.sandboxed
         try:
-            executed, runs, problem = run_notebook(assembled.nb, workdir, launch, options.limits)
+            skip = frozenset() if options.run_experiments else assembled.experiment_cells()
+            executed, runs, problem = run_notebook(assembled.nb, workdir, launch, options.limits,
+                                                   skip)
         finally:
             if launch.cleanup:
                 launch.cleanup()
@@ -200,23 +205,26 @@ def _score(result, aid, source, assembled, runs, options) -> None:
     namespace = _reference(aid, options.solutions)
     variants = _variants(aid, options.solutions) if options.diagnose else ()
     source_cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in source.cells}
-    for index, (role, gid) in enumerate(zip(assembled.roles, assembled.grade_ids)):
+    cells = list(enumerate(zip(assembled.roles, assembled.grade_ids)))
+    for index, (role, gid) in cells:
         if role != ROLE_TEST or gid not in by_gid:
             continue
         exercise = by_gid[gid]
-        run = runs.get(index)
-        exercise.seconds = round(run.seconds, 2) if run else 0.0
-        outcomes = judge_test_cell(source_cells[gid].source, run.records if run else [],
+        visible = runs.get(index)
+        hidden = runs.get(index + 1) if assembled.roles[index + 1] == ROLE_HIDDEN else None
+        exercise.seconds = round(sum(r.seconds for r in (visible, hidden) if r), 2)
+        outcomes = judge_test_cell(source_cells[gid].source, hidden.records if hidden else [],
                                    namespace, variants)
         exercise.hidden = [HiddenResult(o.name, o.passed, o.message, o.diagnosis)
                            for o in outcomes]
-        _verdict(exercise, run, outcomes, result)
+        _verdict(exercise, visible, hidden, outcomes, result)
     unanswered = [g for g, done in assembled.answered.items() if not done]
     if unanswered and len(unanswered) == len(assembled.answered):
         result.notes.append("No answer cell was changed from the released stub.")
 
 
-def _verdict(exercise, run, outcomes, result) -> None:
+def _verdict(exercise, run, hidden, outcomes, result) -> None:
+    """Points only when the visible tests ran clean and every hidden test passed."""
     status = run.status if run else STATUS_NOT_RUN
     hidden_ok = bool(outcomes) and all(o.passed for o in outcomes)
     if status == STATUS_OK and hidden_ok:
@@ -246,10 +254,11 @@ def _verdict(exercise, run, outcomes, result) -> None:
         exercise.status = "failed"
     if not outcomes:
         exercise.messages.append("This test cell has no hidden tests; it cannot be graded.")
-    if status == STATUS_OK and any(o.missing or getattr(o, "garbled", False) for o in outcomes):
+    hidden_status = hidden.status if hidden else STATUS_NOT_RUN
+    if hidden_status == STATUS_OK and any(o.missing or o.garbled for o in outcomes):
         result.flags.append(f"{exercise.grade_id}: the test cell finished without error but its "
                             "hidden tests did not report (cell emptied or output tampered with)")
-    elif any(getattr(o, "garbled", False) for o in outcomes):
+    elif any(o.garbled for o in outcomes):
         result.flags.append(f"{exercise.grade_id}: invalid hidden-test results came back")
 
 

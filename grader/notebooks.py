@@ -131,7 +131,8 @@ def exercises(source_nb: NotebookNode) -> list[Exercise]:
     found = []
     for cell in source_nb.cells:
         if is_test_cell(cell) and points(cell) > 0:
-            found.append(Exercise(grade_id(cell), points(cell), _title(cell.source, grade_id(cell))))
+            gid = grade_id(cell)
+            found.append(Exercise(gid, points(cell), _title(cell.source, gid)))
     return found
 
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .assemble import ROLE_ADDED, ROLE_ANSWER, ROLE_TEST
+from .assemble import ROLE_ADDED, ROLE_ANSWER, ROLE_EXPERIMENT, ROLE_HIDDEN, ROLE_TEST
 from .notebooks import without_hidden_region
 from .results import GRADED, NOT_GRADED, PARTLY_GRADED, SubmissionResult
 
@@ -24,8 +24,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;
-padding:0 1rem;color:#1a1a1a;line-height:1.45}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;
+margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.45}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}
 pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;border-radius:4px;font-size:.85rem}
 .cell{margin:1rem 0}.out pre{background:#fff;border-left:3px solid #ddd}
@@ -82,6 +82,8 @@ def feedback_html(result: SubmissionResult, executed=None) -> str:
         for index, cell in enumerate(nb.cells):
             role = assembled.roles[index]
             gid = assembled.grade_ids[index]
+            if role == ROLE_HIDDEN:
+                continue
             parts.append(_render_cell(cell, role, runs.get(index), by_gid.get(gid)))
     return _page(f"{result.assignment} feedback: {result.student}", "\n".join(parts))
 
@@ -97,7 +99,9 @@ def _summary_table(result: SubmissionResult) -> str:
 def _render_cell(cell, role, run, exercise) -> str:
     if cell.cell_type != "code":
         return f"<div class=\"cell md\">{_markdown(cell.source)}</div>"
-    label = {ROLE_ANSWER: "your answer", ROLE_TEST: "tests", ROLE_ADDED: "your cell"}.get(role, "")
+    label = {ROLE_ANSWER: "your answer", ROLE_TEST: "tests", ROLE_ADDED: "your cell",
+             ROLE_EXPERIMENT: "experiment (not run while grading)"}.get(role, "")
+    # Test cells are already split from their hidden tests; strip again in case a marker remains.
     source = without_hidden_region(cell.source) if role == ROLE_TEST else cell.source
     out = [f"<div class=\"cell\"><div class=tag>{_e(label)}</div><pre>{_e(source)}</pre>"]
     for output in cell.get("outputs", []):

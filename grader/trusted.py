@@ -99,14 +99,18 @@ class TrustedSession:
         self.outcomes.append(outcome)
 
     def _diagnose(self, fns, run, case_list, results, rtol, atol) -> str:
-        if not all(r["ok"] for r in results):
+        """The first known mistake whose outputs match the student's on every case.
+
+        A case where the student's code raised matches a mistake that raises there too.
+        """
+        if all(not r["ok"] for r in results):
             return ""
         for variant in self.variants:
             try:
                 variant_fns = tuple(variant.namespace[f.__name__] for f in fns)
             except KeyError:
                 continue
-            if all(_variant_matches(run, variant_fns, case, result["value"], rtol, atol)
+            if all(_variant_matches(run, variant_fns, case, result, rtol, atol)
                    for case, result in zip(case_list, results)):
                 return variant.description
         return ""
@@ -286,14 +290,16 @@ def _comparison(check: str | Callable, rtol: float, atol: float) -> Callable[[An
     raise ValueError(f"unknown check {check!r}; use 'allclose', 'equal' or a function")
 
 
-def _variant_matches(run, fns, case, student_value, rtol, atol) -> bool:
+def _variant_matches(run, fns, case, result, rtol, atol) -> bool:
     try:
         value = protocol.call_case(run, fns, case)
         # Round-trip through the wire format so the comparison sees what a student would send.
         value = decode(protocol.encode(value))
     except Exception:
+        return not result["ok"]
+    if not result["ok"]:
         return False
-    return compare_values(student_value, value, rtol=rtol, atol=atol) == ""
+    return compare_values(result["value"], value, rtol=rtol, atol=atol) == ""
 
 
 def judge_test_cell(test_source: str, records: Sequence[Any], namespace: dict,

@@ -42,7 +42,8 @@ class Entry:
             count = text.count(old)
             if count != 1:
                 raise ValueError(f"catalogue entry {self.description!r}: expected {old!r} exactly "
-                                 f"once in the reference cell {self.cell!r}, found it {count} times")
+                                 f"once in the reference cell {self.cell!r}, found it {count} "
+                                 "times")
             text = text.replace(old, new)
         if text == reference_source:
             raise ValueError(f"catalogue entry {self.description!r} changes nothing")
