@@ -6,9 +6,10 @@ import urllib.request
 
 import numpy as np
 import pytest
-from dltrain import data
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from dltrain import data
 
 # name -> (generator, keyword arguments, number of classes)
 CLASSIFICATION = {

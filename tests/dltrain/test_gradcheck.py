@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from dltrain import gradcheck
-from dltrain.layers import linear_forward
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from dltrain import gradcheck
+from dltrain.layers import linear_forward
 
 small_arrays = hnp.arrays(
     np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=st.floats(-3, 3)

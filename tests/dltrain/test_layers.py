@@ -4,10 +4,11 @@ import warnings
 
 import numpy as np
 import pytest
-from dltrain import layers
-from dltrain.gradcheck import check_layer_gradients
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from dltrain import layers
+from dltrain.gradcheck import check_layer_gradients
 
 ACTIVATION_PAIRS = {
     "relu": (layers.relu_forward, layers.relu_backward),

@@ -4,10 +4,11 @@ import warnings
 
 import numpy as np
 import pytest
-from dltrain import losses
-from dltrain.gradcheck import numerical_gradient, rel_error
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from dltrain import losses
+from dltrain.gradcheck import numerical_gradient, rel_error
 
 batch_and_classes = st.tuples(st.integers(1, 8), st.integers(2, 6))
 

@@ -4,11 +4,12 @@ import functools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from dltrain import mlp
 from dltrain.gradcheck import check_layer_gradients, numerical_gradient, rel_error
 from dltrain.layers import ACTIVATIONS
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 ACTIVATION_NAMES = ["relu", "tanh", "sigmoid", "linear"]
 PHI = {

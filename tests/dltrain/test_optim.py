@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from dltrain import optim
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from dltrain import optim
 
 finite = st.floats(-1e3, 1e3, allow_nan=False)
 arrays = hnp.arrays(

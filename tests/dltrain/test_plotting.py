@@ -11,10 +11,11 @@ from types import SimpleNamespace  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from dltrain import plotting, surfaces  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.contour import ContourSet  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from dltrain import plotting, surfaces  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

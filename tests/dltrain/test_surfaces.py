@@ -3,6 +3,7 @@ vectorization, and the quadratic's spectrum."""
 
 import numpy as np
 import pytest
+
 from dltrain import surfaces
 from dltrain.surfaces import SURFACES, Surface, noisy_grad, quadratic
 

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from dltrain import data, losses, mlp, optim, training
 
 C = np.array([1.0, -2.0, 3.0])

@@ -12,6 +12,7 @@ import ipywidgets  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
 from dltrain import widgets  # noqa: E402
 from dltrain.widgets import (  # noqa: E402
     STATIC_ENV_VAR,
