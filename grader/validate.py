@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import RELEASE_DIR
+from . import RELEASE_DIR, SOLUTIONS_DIR
 from .execute import STATUS_OK, Limits, plain_launch, run_notebook
 from .notebooks import (
     UnreadableNotebook,
@@ -41,6 +41,10 @@ def validate(path: Path, limits: Limits | None = None, stream=sys.stdout) -> int
     for index, cell in enumerate(executed.cells):
         if is_answer_cell(cell) and runs[index].ename == "NotImplementedError":
             unanswered += 1
+        if cell.cell_type == "code" and not is_test_cell(cell) and runs[index].ename and \
+                runs[index].ename != "NotImplementedError":
+            print(f"  warning: cell {index} raised {runs[index].ename}: "
+                  f"{runs[index].evalue[:200]}", file=stream)
         if not is_test_cell(cell):
             continue
         tests += 1
@@ -67,7 +71,8 @@ def validate(path: Path, limits: Limits | None = None, stream=sys.stdout) -> int
 def _warn_edited_tests(nb, path: Path, stream) -> None:
     aid = path.stem
     released = RELEASE_DIR / aid / f"{aid}.ipynb"
-    if not released.is_file() or path.resolve() == released.resolve():
+    if not released.is_file() or path.resolve() == released.resolve() or \
+            SOLUTIONS_DIR.resolve() in path.resolve().parents:
         return
     original = {grade_id(c): c.source for c in read_notebook(released).cells if is_test_cell(c)}
     for cell in nb.cells:
