@@ -57,7 +57,7 @@ release: $(STAMP)
 	$(BIN)/python -m grader release
 
 test: $(STAMP) sandbox
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto --dist loadfile --nbval-lax tests solutions
 
 bench: $(STAMP) sandbox
 	$(BIN)/python -m grader bench

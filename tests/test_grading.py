@@ -1,7 +1,7 @@
 """Grading end to end: reference, blank release, and the whole catalogue of every assignment.
 
-All submissions are graded in one batch (in parallel, as an instructor would), once per test
-session; the tests then read the results, the CSV and the feedback files.
+Each assignment's submissions are graded in one batch (in parallel, as an instructor would), once
+per test session; the tests then read the results, the CSV and the feedback files.
 """
 
 import csv
@@ -34,19 +34,37 @@ def _digest(root: Path) -> dict:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+class Batches:
+    """Grades each assignment's submissions (reference, blank, catalogue) once, on demand.
+
+    On demand, so that ``pytest -k 03_gd_sgd`` grades only that assignment.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.cache = {}
+
+    def __call__(self, aid: str) -> dict:
+        if aid not in self.cache:
+            subs = self.root / f"submissions-{aid}"
+            out = self.root / f"grading-{aid}"
+            write_submission(subs, "reference", aid, reference_submission(aid))
+            write_submission(subs, "blank", aid,
+                             read_notebook(RELEASE_DIR / aid / f"{aid}.ipynb"))
+            for entry_aid, k, entry in ENTRIES:
+                if entry_aid == aid:
+                    write_submission(subs, _student(aid, k, entry), aid,
+                                     entry_submission(aid, entry))
+            before = _digest(subs)
+            results = grade_batch(subs, out, jobs=2, options=Options(), progress=False)
+            self.cache[aid] = {"results": {(r.student, r.assignment): r for r in results},
+                               "out": out, "subs": subs, "before": before}
+        return self.cache[aid]
+
+
 @pytest.fixture(scope="session")
-def batch(tmp_path_factory):
-    subs = tmp_path_factory.mktemp("submissions")
-    out = tmp_path_factory.mktemp("grading")
-    for aid in AIDS:
-        write_submission(subs, "reference", aid, reference_submission(aid))
-        write_submission(subs, "blank", aid, read_notebook(RELEASE_DIR / aid / f"{aid}.ipynb"))
-    for aid, k, entry in ENTRIES:
-        write_submission(subs, _student(aid, k, entry), aid, entry_submission(aid, entry))
-    before = _digest(subs)
-    results = grade_batch(subs, out, jobs=2, options=Options(), progress=False)
-    return {"results": {(r.student, r.assignment): r for r in results}, "out": out,
-            "subs": subs, "before": before}
+def batches(tmp_path_factory):
+    return Batches(tmp_path_factory.mktemp("graded"))
 
 
 def _feedback_text(batch, result) -> str:
@@ -55,8 +73,8 @@ def _feedback_text(batch, result) -> str:
 
 
 @pytest.mark.parametrize("aid", AIDS)
-def test_reference_scores_full_marks(batch, aid):
-    result = batch["results"][("reference", aid)]
+def test_reference_scores_full_marks(batches, aid):
+    result = batches(aid)["results"][("reference", aid)]
     assert result.status == GRADED, result.reason
     failing = {e.grade_id: (e.messages, [h.message for h in e.hidden if not h.passed])
                for e in result.exercises if e.points != e.max_points}
@@ -66,7 +84,8 @@ def test_reference_scores_full_marks(batch, aid):
 
 
 @pytest.mark.parametrize("aid", AIDS)
-def test_blank_release_scores_zero_everywhere(batch, aid):
+def test_blank_release_scores_zero_everywhere(batches, aid):
+    batch = batches(aid)
     result = batch["results"][("blank", aid)]
     assert result.status == GRADED, result.reason
     assert [e.points for e in result.exercises] == [0] * len(result.exercises)
@@ -76,7 +95,8 @@ def test_blank_release_scores_zero_everywhere(batch, aid):
 
 @pytest.mark.parametrize("aid,k,entry", ENTRIES,
                          ids=[f"{a}-{e.cell}-{k}" for a, k, e in ENTRIES])
-def test_catalogue_entry(batch, aid, k, entry):
+def test_catalogue_entry(batches, aid, k, entry):
+    batch = batches(aid)
     result = batch["results"][(_student(aid, k, entry), aid)]
     assert result.status == GRADED, result.reason
     points = {e.grade_id: (e.points, e.max_points) for e in result.exercises}
@@ -94,16 +114,20 @@ def test_catalogue_entry(batch, aid, k, entry):
         f"the feedback does not name the mistake '{expected}'"
 
 
-def test_submitted_files_are_never_modified(batch):
+@pytest.mark.parametrize("aid", AIDS)
+def test_submitted_files_are_never_modified(batches, aid):
+    batch = batches(aid)
     assert _digest(batch["subs"]) == batch["before"]
 
 
-def test_output_files(batch):
+@pytest.mark.parametrize("aid", AIDS)
+def test_output_files(batches, aid):
+    batch = batches(aid)
     out = batch["out"]
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert len(rows) == len(batch["results"])
     assert {"student", "assignment", "status", "total", "max", "flags", "reason"} <= set(rows[0])
-    assert (out / "report.html").read_text().count("<img") >= len(AIDS)
+    assert (out / "report.html").read_text().count("<img") >= 1
     assert (out / "gradebook.json").is_file()
     for result in batch["results"].values():
         assert (out / result.feedback).is_file()
@@ -113,13 +137,14 @@ def _lines(text):
     return {line.strip() for line in text.splitlines() if len(line.strip()) > 25}
 
 
-def test_feedback_never_shows_hidden_test_source(batch):
+@pytest.mark.parametrize("aid", AIDS)
+def test_feedback_never_shows_hidden_test_source(batches, aid):
+    batch = batches(aid)
     secrets, public = set(), set()
-    for aid in AIDS:
-        for cell in read_notebook(SOLUTIONS_DIR / aid / f"{aid}.ipynb").cells:
-            if is_test_cell(cell):
-                secrets |= _lines(hidden_region(cell.source))
-                public |= _lines(without_hidden_region(cell.source))
+    for cell in read_notebook(SOLUTIONS_DIR / aid / f"{aid}.ipynb").cells:
+        if is_test_cell(cell):
+            secrets |= _lines(hidden_region(cell.source))
+            public |= _lines(without_hidden_region(cell.source))
     secrets -= public
     assert secrets
     for page in (batch["out"] / "feedback").rglob("*.html"):
@@ -129,8 +154,9 @@ def test_feedback_never_shows_hidden_test_source(batch):
         assert not shown, f"{page.name} shows hidden-test lines: {sorted(shown)[:3]}"
 
 
-def test_grades_are_deterministic(batch, tmp_path):
+def test_grades_are_deterministic(batches, tmp_path):
     """Grading the same submissions again gives the same grades.csv."""
+    batch = batches("00_inputs")
     subset = tmp_path / "again"
     for (student, aid) in sorted(batch["results"])[:6]:
         src = batch["subs"] / student / aid
