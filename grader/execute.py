@@ -84,7 +84,12 @@ class KernelLaunch:
     runtime_dir: Path | None = None
     """Where the connection file (and ipc sockets) live; must be visible to the kernel."""
     sandboxed: bool = False
+    interrupt_mode: str = "signal"
+    """``signal`` (SIGINT to the kernel's process group) or ``message`` (an interrupt_request on
+    the control channel; the kernel signals itself, which works inside a pid namespace)."""
     cleanup: Callable[[], None] | None = None
+    limits_applied: list[str] = field(default_factory=list)
+    """Which resource limits are in force (for the report)."""
 
 
 def plain_launch(workdir: Path, env: dict[str, str] | None = None) -> KernelLaunch:
@@ -187,7 +192,7 @@ async def _run(nb, workdir, launch, limits, skip):
         if i in runs:
             runs[i].status = STATUS_SKIPPED
     spec = KernelSpec(argv=launch.argv, display_name="grader", language="python",
-                      env={}, interrupt_mode="signal")
+                      env={}, interrupt_mode=launch.interrupt_mode)
     km = AsyncKernelManager(kernel_spec_manager=_OneSpec(spec=spec), kernel_name="grader",
                             transport=launch.transport)
     if launch.runtime_dir is not None:

@@ -171,6 +171,7 @@ def _grade_into(result: SubmissionResult, job: Job, options: Options) -> None:
         _prepare_workdir(workdir, job.path, options)
         launch = kernel_launch(workdir, Path(tmp) / "runtime", options)
         result.sandboxed = launch.sandboxed
+        result.limits = list(launch.limits_applied)
         try:
             skip = frozenset() if options.run_experiments else assembled.experiment_cells()
             executed, runs, problem = run_notebook(assembled.nb, workdir, launch, options.limits,
@@ -180,12 +181,39 @@ def _grade_into(result: SubmissionResult, job: Job, options: Options) -> None:
                 launch.cleanup()
     result._executed = (executed, assembled, runs)
     _score(result, aid, source, assembled, runs, options)
+    for index, run in sorted(runs.items()):
+        if run.status == STATUS_TIMEOUT and not problem.startswith(f"cell {index} "):
+            result.notes.append(f"{_describe(assembled, index).capitalize()} ran longer than "
+                                f"{options.limits.cell_timeout:g} s and was interrupted; "
+                                "grading went on.")
     if problem:
-        result.notes.append(f"Grading stopped early: {problem}.")
-    died = any(r.status in (STATUS_DIED, STATUS_TIMEOUT) or r.note for r in runs.values())
-    result.status = PARTLY_GRADED if died else GRADED
-    if died and not result.reason:
-        result.reason = problem or "a cell timed out"
+        result.notes.append(f"Grading stopped early: {_describe_problem(problem, assembled)}.")
+        result.status = PARTLY_GRADED
+        result.reason = _describe_problem(problem, assembled)
+    else:
+        result.status = GRADED
+
+
+def _describe(assembled, index: int) -> str:
+    """How a student would recognise a cell of the executed notebook."""
+    role, gid = assembled.roles[index], assembled.grade_ids[index]
+    if role == ROLE_ANSWER:
+        return f"your answer cell {gid!r}"
+    if role in (ROLE_TEST, ROLE_HIDDEN):
+        return f"the test cell {gid!r}"
+    if role == ROLE_ADDED:
+        before = next((assembled.grade_ids[i] for i in range(index, -1, -1)
+                       if assembled.grade_ids[i]), None)
+        return f"a cell you added (after {before!r})" if before else "a cell you added"
+    return f"the notebook's cell {index}"
+
+
+def _describe_problem(problem: str, assembled) -> str:
+    match = re.match(r"cell (\d+) (.*)", problem) or re.search(r"in cell (\d+)$", problem)
+    if not match:
+        return problem
+    index = int(match.group(1))
+    return problem.replace(f"cell {index}", _describe(assembled, index))
 
 
 def _prepare_workdir(workdir: Path, notebook: Path, options: Options) -> None:

@@ -42,6 +42,8 @@ class SubmissionResult:
     flags: list[str] = field(default_factory=list)
     """Suspected tampering, for the instructor to look at; never changes points by itself."""
     sandboxed: bool = False
+    limits: list[str] = field(default_factory=list)
+    """Resource limits that were in force for the kernel."""
     seconds: float = 0.0
     feedback: str = ""
     """Path of the feedback file, relative to the output directory."""

@@ -18,11 +18,11 @@ import shutil
 import sys
 import sysconfig
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from .execute import KERNEL_ENV, KernelLaunch, plain_launch
 
-_WARNED = False
 SANDBOX_WARNING = ("WARNING: bubblewrap (bwrap) is not available, so submissions run UNSANDBOXED: "
                    "a submission could read the solutions and the grader, use the network, or "
                    "write outside its folder. Install bubblewrap (make sandbox, or your package "
@@ -61,20 +61,102 @@ def _probe(cache={}) -> bool:  # noqa: B006  (a deliberate per-process memo)
 
 
 def kernel_launch(workdir: Path, runtime_dir: Path, options) -> KernelLaunch:
-    """How to start the kernel for one submission, given ``options.sandbox`` (auto, on, off)."""
+    """How to start the kernel for one submission, given ``options.sandbox`` (auto, on, off).
+
+    Resource limits (memory, processes, core dumps) apply in every mode where the machine
+    allows them; the namespaces (files, network, processes) only with bubblewrap.
+    """
     runtime_dir.mkdir(parents=True, exist_ok=True)
-    if options.sandbox == "off":
-        launch = plain_launch(workdir)
-        launch.runtime_dir = runtime_dir
-        return launch
-    if not sandbox_works():
+    if options.sandbox == "off" or not sandbox_works():
         if options.sandbox == "on":
             raise SandboxUnavailable("bubblewrap is not available or cannot create namespaces "
                                      "here; install it or grade with --sandbox off")
         launch = plain_launch(workdir)
         launch.runtime_dir = runtime_dir
-        return launch
-    return _bwrap_launch(workdir, runtime_dir, options.limits)
+    else:
+        launch = _bwrap_launch(workdir, runtime_dir)
+    prefix, cleanup, applied = resource_limits(options.limits)
+    launch.argv = prefix + launch.argv
+    launch.cleanup = cleanup
+    launch.limits_applied = applied
+    return launch
+
+
+def resource_limits(limits) -> tuple[list[str], Callable[[], None] | None, list[str]]:
+    """Command prefix that caps the kernel's memory and processes, its cleanup, and a summary.
+
+    Memory: ``RLIMIT_AS`` through ``prlimit``. Processes: a pids cgroup when this machine lets
+    us create one (cgroup v1 as root, as in CI containers), else ``RLIMIT_NPROC`` for a non-root
+    user (it does not bind root), else none.
+    """
+    prefix: list[str] = []
+    applied: list[str] = []
+    cleanup = None
+    prlimit = shutil.which("prlimit")
+    if prlimit:
+        prefix = [prlimit, f"--as={limits.memory_mb * 1024 * 1024}", "--core=0"]
+        applied.append(f"memory {limits.memory_mb} MB")
+        if os.geteuid() != 0:
+            # RLIMIT_NPROC counts all of the user's processes: allow the current ones plus ours.
+            prefix.append(f"--nproc={_user_processes() + limits.processes}")
+            applied.append(f"processes {limits.processes} (RLIMIT_NPROC)")
+        prefix.append("--")
+    group = _pids_cgroup(limits.processes)
+    if group is not None:
+        procs, cleanup = group
+        prefix = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(procs)] + prefix
+        applied.append(f"processes {limits.processes} (cgroup)")
+    return prefix, cleanup, applied
+
+
+def _user_processes() -> int:
+    uid = os.geteuid()
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += len(list((entry / "task").iterdir()))
+            except OSError:
+                continue
+    return count
+
+
+PIDS_ROOT = Path("/sys/fs/cgroup/pids")
+
+
+def _pids_cgroup(max_tasks: int):
+    """A fresh cgroup v1 ``pids`` group limited to ``max_tasks``, or None where impossible."""
+    if not (PIDS_ROOT / "cgroup.procs").exists() or not os.access(PIDS_ROOT, os.W_OK):
+        return None
+    group = PIDS_ROOT / f"dltrain-grader-{uuid.uuid4().hex[:12]}"
+    try:
+        group.mkdir()
+        (group / "pids.max").write_text(str(max_tasks))
+    except OSError:
+        return None
+
+    def cleanup() -> None:
+        import signal
+        import time
+
+        for _ in range(50):
+            try:
+                pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+            except OSError:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                group.rmdir()
+                return
+            except OSError:
+                time.sleep(0.05)
+
+    return group / "cgroup.procs", cleanup
 
 
 def _python_roots() -> list[Path]:
@@ -93,11 +175,11 @@ def _package_roots() -> list[Path]:
     return [Path(dltrain.__file__).resolve().parent.parent]
 
 
-def _bwrap_launch(workdir: Path, runtime_dir: Path, limits) -> KernelLaunch:
+def _bwrap_launch(workdir: Path, runtime_dir: Path) -> KernelLaunch:
     workdir = workdir.resolve()
     runtime_dir = runtime_dir.resolve()
     home = "/tmp/home"
-    argv = [bwrap_path(), "--die-with-parent", "--unshare-all", "--new-session",
+    argv = [bwrap_path(), "--die-with-parent", "--unshare-all",
             "--cap-drop", "ALL", "--hostname", "sandbox",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", home]
     for path in ("/usr", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
@@ -121,12 +203,6 @@ def _bwrap_launch(workdir: Path, runtime_dir: Path, limits) -> KernelLaunch:
            "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": f"{home}/.ipython", **KERNEL_ENV}
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    limit = ["prlimit", f"--as={limits.memory_mb * 1024 * 1024}",
-             f"--nproc={limits.processes}", "--core=0", "--"]
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    return KernelLaunch(argv=argv + ["--"] + limit + kernel, env={}, transport="ipc",
-                        runtime_dir=runtime_dir, sandboxed=True)
-
-
-def sandbox_id() -> str:
-    return uuid.uuid4().hex[:12]
+    return KernelLaunch(argv=argv + ["--"] + kernel, env={}, transport="ipc",
+                        runtime_dir=runtime_dir, sandboxed=True, interrupt_mode="message")
