@@ -1,0 +1,284 @@
+"""Tests of dltrain.network: composition, state threading, modes, gradients, training loop."""
+
+import numpy as np
+import pytest
+
+from dltrain import data, mlp, network, optim
+from dltrain.gradcheck import numerical_gradient, rel_error
+from dltrain.losses import softmax_cross_entropy
+from dltrain.training import TrainingDiverged
+
+# ---------------------------------------------------------------------------------------------
+# test layers (deliberately not dropout or normalization: the module only composes)
+# ---------------------------------------------------------------------------------------------
+
+
+def scale_layer(width):
+    """out = x * s with a learnable per-feature scale s: a layer with a parameter."""
+
+    def init(rng):
+        return {"s": rng.uniform(0.5, 1.5, size=width)}, {}
+
+    def forward(x, params, state, *, train, rng):
+        return x * params["s"], state, (x, params["s"])
+
+    def backward(dout, cache):
+        x, s = cache
+        return dout * s, {"s": (dout * x).sum(axis=0)}
+
+    return network.Layer(forward, backward, init, "scale")
+
+
+def counter_layer():
+    """Identity that counts the samples it saw in training mode: a layer with state."""
+
+    def init(rng):
+        return {}, {"seen": np.zeros(1)}
+
+    def forward(x, params, state, *, train, rng):
+        seen = state["seen"] + (len(x) if train else 0)
+        return x.copy(), {"seen": seen}, None
+
+    def backward(dout, cache):
+        return dout, {}
+
+    return network.Layer(forward, backward, init, "counter")
+
+
+def noise_layer(sigma):
+    """Adds gaussian noise in training mode only: a layer that draws from rng."""
+
+    def forward(x, params, state, *, train, rng):
+        if not train:
+            return x, state, None
+        return x + sigma * rng.standard_normal(x.shape), state, None
+
+    def backward(dout, cache):
+        return dout, {}
+
+    return network.Layer(forward, backward, name="noise")
+
+
+def small_net(width=5, d_in=4, classes=3):
+    return [network.linear(d_in, width), scale_layer(width), network.activation("tanh"),
+            counter_layer(), network.linear(width, classes)]
+
+
+# ---------------------------------------------------------------------------------------------
+# initialisation and naming
+# ---------------------------------------------------------------------------------------------
+
+
+def test_init_names_params_and_state_by_position():
+    params, state = network.init(small_net(), np.random.default_rng(0))
+    assert list(params) == ["0.W", "0.b", "1.s", "4.W", "4.b"]
+    assert list(state) == ["3.seen"]
+    assert params["0.W"].shape == (4, 5) and params["4.b"].shape == (3,)
+    assert np.all(params["0.b"] == 0)
+    assert np.all(np.abs(params["0.W"]) <= 1 / np.sqrt(4))  # PyTorch's default init
+
+
+def test_init_is_reproducible_and_uses_the_rng():
+    a, _ = network.init(small_net(), np.random.default_rng(3))
+    b, _ = network.init(small_net(), np.random.default_rng(3))
+    c, _ = network.init(small_net(), np.random.default_rng(4))
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["0.W"], c["0.W"])
+    with pytest.raises(TypeError, match="rng"):
+        network.init(small_net(), 3)
+
+
+def test_linear_without_bias_has_only_weights():
+    layer = network.linear(3, 2, bias=False)
+    params, _ = network.init([layer], np.random.default_rng(0))
+    assert list(params) == ["0.W"]
+    x = np.random.default_rng(1).normal(size=(4, 3))
+    out, _, _ = network.forward([layer], params, {}, x, train=True)
+    np.testing.assert_allclose(out, x @ params["0.W"])
+
+
+def test_mlp_layers_places_extra_layers_around_each_activation():
+    seen = []
+
+    def before(width, index):
+        seen.append(("before", width, index))
+        return scale_layer(width)
+
+    def after(width, index):
+        seen.append(("after", width, index))
+        return [counter_layer()]
+
+    layers = network.mlp_layers([4, 6, 7, 2], activation_name="relu", before_activation=before,
+                                after_activation=after, bias=lambda index: index == 2)
+    names = [layer.name for layer in layers]
+    assert names == ["linear(4, 6, bias=False)", "scale", "relu", "counter",
+                     "linear(6, 7, bias=False)", "scale", "relu", "counter", "linear(7, 2)"]
+    assert seen == [("before", 6, 0), ("after", 6, 0), ("before", 7, 1), ("after", 7, 1)]
+    assert network.describe(layers).splitlines()[0] == "0 linear(4, 6, bias=False)"
+
+
+# ---------------------------------------------------------------------------------------------
+# forward and backward
+# ---------------------------------------------------------------------------------------------
+
+
+def test_forward_matches_dltrain_mlp():
+    rng = np.random.default_rng(0)
+    layers = network.mlp_layers([4, 8, 8, 3], activation_name="tanh")
+    params, state = network.init(layers, rng)
+    params = {k: v + rng.normal(size=v.shape) * 0.1 for k, v in params.items()}
+    as_mlp = {"W1": params["0.W"], "b1": params["0.b"], "W2": params["2.W"],
+              "b2": params["2.b"], "W3": params["4.W"], "b3": params["4.b"]}
+    X = rng.normal(size=(6, 4))
+    scores, new_state, tape = network.forward(layers, params, state, X, train=True)
+    expected, _ = mlp.mlp_forward(as_mlp, X, activation="tanh")
+    np.testing.assert_allclose(scores, expected)
+    assert new_state == {} and len(tape) == len(layers)
+    assert tape[0]["input"] is X and tape[1]["input"] is tape[0]["output"]
+
+
+def test_backward_matches_numerical_gradients_of_every_parameter():
+    rng = np.random.default_rng(1)
+    layers = small_net()
+    params, state = network.init(layers, rng)
+    params = {k: v + 0.3 * rng.normal(size=v.shape) for k, v in params.items()}
+    X = rng.normal(size=(7, 4))
+    y = rng.integers(0, 3, size=7)
+    loss, grads, _ = network.loss_and_grads(layers, params, state, X, y)
+    assert list(grads) == list(params)
+    for name in params:
+        def f(value, name=name):
+            varied = dict(params, **{name: value})
+            scores, _, _ = network.forward(layers, varied, state, X, train=True)
+            return softmax_cross_entropy(scores, y)[0]
+
+        assert rel_error(grads[name], numerical_gradient(f, params[name])) < 1e-6, name
+
+
+def test_backward_records_gradients_of_every_layer_output():
+    rng = np.random.default_rng(2)
+    layers = small_net()
+    params, state = network.init(layers, rng)
+    X = rng.normal(size=(3, 4))
+    scores, _, tape = network.forward(layers, params, state, X, train=True)
+    dscores = rng.normal(size=scores.shape)
+    network.backward(layers, dscores, tape)
+    assert tape[-1]["grad_output"] is dscores
+    for i in range(len(layers) - 1):
+        np.testing.assert_array_equal(tape[i + 1]["grad_input"], tape[i]["grad_output"])
+
+
+# ---------------------------------------------------------------------------------------------
+# state, modes and randomness
+# ---------------------------------------------------------------------------------------------
+
+
+def test_state_is_returned_new_and_never_modified():
+    layers = small_net()
+    params, state = network.init(layers, np.random.default_rng(0))
+    before = {k: v.copy() for k, v in state.items()}
+    X = np.ones((6, 4))
+    _, state1, _ = network.forward(layers, params, state, X, train=True)
+    _, state2, _ = network.forward(layers, params, state1, X, train=True)
+    _, state3, _ = network.forward(layers, params, state2, X, train=False)
+    assert state1["3.seen"] == 6 and state2["3.seen"] == 12 and state3["3.seen"] == 12
+    assert all(np.array_equal(state[k], before[k]) for k in state)
+    assert state1 is not state
+
+
+def test_train_flag_and_rng_reach_the_layers():
+    layers = [noise_layer(1.0)]
+    X = np.zeros((50, 3))
+    out_eval = network.predict(layers, {}, {}, X)
+    np.testing.assert_array_equal(out_eval, X)
+    a = network.forward(layers, {}, {}, X, train=True, rng=np.random.default_rng(5))[0]
+    b = network.forward(layers, {}, {}, X, train=True, rng=np.random.default_rng(5))[0]
+    c = network.forward(layers, {}, {}, X, train=True, rng=np.random.default_rng(6))[0]
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    with pytest.raises(TypeError, match="train"):
+        network.forward(layers, {}, {}, X, train="yes")
+
+
+def test_layers_breaking_the_protocol_get_a_clear_message():
+    bad_forward = network.Layer(lambda x, params, state, *, train, rng: (x, None),
+                                lambda dout, cache: (dout, {}), name="bad")
+    with pytest.raises(TypeError, match=r"layer 0 \(bad\).*\(out, new_state, cache\)"):
+        network.forward([bad_forward], {}, {}, np.ones((2, 2)), train=True)
+    bad_state = network.Layer(lambda x, params, state, *, train, rng: (x, {"other": 1}, None),
+                              lambda dout, cache: (dout, {}), name="stateful")
+    with pytest.raises(ValueError, match="keys"):
+        network.forward([bad_state], {}, {}, np.ones((2, 2)), train=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# training loop
+# ---------------------------------------------------------------------------------------------
+
+
+def blobs():
+    rng = np.random.default_rng(0)
+    X, y = data.make_blobs(240, rng, spread=1.0)
+    return data.train_val_test_split(X, y, rng)
+
+
+def test_train_learns_threads_state_and_leaves_its_inputs_alone():
+    splits = blobs()
+    layers = [network.linear(2, 16), network.activation("relu"), counter_layer(),
+              noise_layer(0.1), network.linear(16, 3)]
+    params, state = network.init(layers, np.random.default_rng(1))
+    params_before = {k: v.copy() for k, v in params.items()}
+    seen = []
+    trained, final_state, history = network.train(
+        layers, params, state, splits.X_train, splits.y_train, epochs=5, batch_size=32, lr=0.1,
+        rng=np.random.default_rng(2), X_val=splits.X_val, y_val=splits.y_val,
+        callback=lambda k, p, s: seen.append((k, float(s["2.seen"][0]))))
+    n = len(splits.X_train)
+    steps_per_epoch = -(-n // 32)
+    assert history.steps == 5 * steps_per_epoch and history.epochs == 5
+    assert final_state["2.seen"] == 5 * n, "state threaded through every training step"
+    assert seen[-1] == (history.steps - 1, 5 * n)
+    assert history.train_loss[-1] < history.train_loss[0] and history.val_acc[-1] > 0.9
+    assert len(history.loss) == len(history.grad_norm) == history.steps
+    assert all(np.array_equal(params[k], params_before[k]) for k in params)
+    assert state["2.seen"] == 0
+
+
+def test_train_is_reproducible_and_drop_last_skips_the_short_batch():
+    splits = blobs()
+    layers = network.mlp_layers([2, 8, 3])
+    params, state = network.init(layers, np.random.default_rng(1))
+    runs = [network.train(layers, params, state, splits.X_train, splits.y_train, epochs=2,
+                          batch_size=50, lr=0.1, rng=np.random.default_rng(3), drop_last=drop)
+            for drop in (False, False, True)]
+    np.testing.assert_array_equal(runs[0][0]["0.W"], runs[1][0]["0.W"])
+    n = len(splits.X_train)
+    assert runs[0][2].steps == 2 * -(-n // 50) and runs[2][2].steps == 2 * (n // 50)
+
+
+def test_train_takes_any_optimizer_step():
+    def momentum_step(w, grad, state, *, lr, mu):
+        v = grad if state is None else mu * state + grad
+        return w - lr * v, v
+
+    splits = blobs()
+    layers = network.mlp_layers([2, 8, 3])
+    params, state = network.init(layers, np.random.default_rng(1))
+    _, _, history = network.train(layers, params, state, splits.X_train, splits.y_train,
+                                  epochs=3, batch_size=32, lr=0.05, rng=np.random.default_rng(0),
+                                  step=momentum_step, hyper={"mu": 0.9})
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert optim.sgd_step is network.train.__kwdefaults__["step"]
+
+
+def test_divergence_stops_or_raises():
+    splits = blobs()
+    layers = network.mlp_layers([2, 8, 3])
+    params, state = network.init(layers, np.random.default_rng(1))
+    X = splits.X_train * 1e150
+    _, _, history = network.train(layers, params, state, X, splits.y_train, epochs=3,
+                                  batch_size=32, lr=1e3, rng=np.random.default_rng(0))
+    assert history.diverged and "diverged" in history.divergence_message
+    with pytest.raises(TrainingDiverged):
+        network.train(layers, params, state, X, splits.y_train, epochs=3, batch_size=32,
+                      lr=1e3, rng=np.random.default_rng(0), on_diverge="raise")
