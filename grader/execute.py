@@ -50,7 +50,7 @@ class Limits:
     interrupt_grace: float = 5.0
     """Seconds a timed-out cell has to stop after the interrupt before the kernel is killed."""
     startup_timeout: float = 60.0
-    output_bytes_per_cell: int = 2_000_000
+    output_bytes_per_cell: int = 1_000_000
     """Outputs of one cell beyond this size are dropped (with a note)."""
     record_bytes_per_cell: int = 16_000_000
     """Hidden-test records of one cell beyond this size are dropped."""
