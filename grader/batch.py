@@ -33,7 +33,7 @@ def default_jobs() -> int:
 
 def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
                 assignment: str | None = None, options: Options | None = None,
-                progress: bool = True, stream=sys.stderr) -> list[SubmissionResult]:
+                progress: bool = True, stream=None) -> list[SubmissionResult]:
     """Grade every submission under ``submissions`` (a folder or a zip) into ``out_dir``.
 
     Writes ``grades.csv``, ``gradebook.json``, ``report.html`` and ``feedback/``. Submitted files
@@ -41,6 +41,7 @@ def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
     that stop the whole batch raise :class:`GradingCannotRun`.
     """
     options = options or Options()
+    stream = stream or sys.stderr
     jobs = jobs or default_jobs()
     known = assignment_ids()
     if assignment and assignment not in known:
@@ -151,7 +152,8 @@ class _Progress:
             self.stream.flush()
 
 
-def print_summary(results: list[SubmissionResult], out_dir: Path, stream=sys.stdout) -> None:
+def print_summary(results: list[SubmissionResult], out_dir: Path, stream=None) -> None:
+    stream = stream or sys.stdout
     print(summary_table(results), file=stream)
     not_graded = [r for r in results if r.status == NOT_GRADED]
     flagged = [r for r in results if r.flags]

@@ -16,14 +16,14 @@ from .execute import STATUS_OK, Limits, plain_launch, run_notebook
 from .notebooks import (
     UnreadableNotebook,
     grade_id,
-    is_answer_cell,
     is_test_cell,
     read_notebook,
 )
 
 
-def validate(path: Path, limits: Limits | None = None, stream=sys.stdout) -> int:
+def validate(path: Path, limits: Limits | None = None, stream=None) -> int:
     """Execute the notebook at ``path`` (never modified) and report its test cells."""
+    stream = stream or sys.stdout
     path = Path(path)
     try:
         nb = read_notebook(path)
@@ -39,7 +39,7 @@ def validate(path: Path, limits: Limits | None = None, stream=sys.stdout) -> int
                                                limits)
     failures, tests, unanswered = 0, 0, 0
     for index, cell in enumerate(executed.cells):
-        if is_answer_cell(cell) and runs[index].ename == "NotImplementedError":
+        if is_test_cell(cell) and runs[index].ename == "NotImplementedError":
             unanswered += 1
         if cell.cell_type == "code" and not is_test_cell(cell) and runs[index].ename and \
                 runs[index].ename != "NotImplementedError":
@@ -61,7 +61,8 @@ def validate(path: Path, limits: Limits | None = None, stream=sys.stdout) -> int
         print(f"{path}: no test cells found (is this a course notebook?)", file=stream)
         return 1
     if failures:
-        extra = f" ({unanswered} answer cell(s) not done yet)" if unanswered else ""
+        extra = f" ({unanswered} of them not answered yet: NotImplementedError)" \
+            if unanswered else ""
         print(f"{path}: {failures} of {tests} test cell(s) failed{extra}.", file=stream)
         return 1
     print(f"{path}: all {tests} test cells passed. Ready to submit.", file=stream)

@@ -109,7 +109,8 @@ def describe_difference(actual: np.ndarray, expected: np.ndarray, rtol: float, a
     diff = np.where(bad & ~np.isfinite(diff), np.inf, np.where(bad, diff, -1.0))
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
     where = f"at index {tuple(int(i) for i in worst)}" if diff.ndim else ""
-    return (f"worst element {where}: expected {expected[worst]!r}, got {actual[worst]!r} "
+    return (f"worst element {where}: expected {_scalar(expected[worst])}, got "
+            f"{_scalar(actual[worst])} "
             f"(difference {diff[worst]:.3g}); {int(bad.sum())} of {bad.size} elements differ "
             f"beyond rtol={rtol:g}, atol={atol:g}").replace("  ", " ")
 
@@ -204,6 +205,12 @@ def check_unchanged(before: np.ndarray, after: np.ndarray, name: str):
 def passed(what: str = "") -> None:
     """Print a short confirmation once every check of a test cell has passed."""
     print(f"\u2714 {what + ': ' if what else ''}all visible tests passed.")
+
+
+def _scalar(x: Any) -> str:
+    """A number as a person writes it (``1.5``, not ``np.float64(1.5)``)."""
+    x = np.asarray(x).item()
+    return f"{x:.8g}" if isinstance(x, float) else repr(x)
 
 
 def _both_numbers(a: Any, b: Any) -> bool:

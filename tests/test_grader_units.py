@@ -1,0 +1,309 @@
+"""Unit tests of the grader's parts: finding submissions, assembling, judging, the CLI."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import zipfile
+
+import nbformat
+import numpy as np
+import pytest
+
+import dltrain.grading as protocol
+from grader import RELEASE_DIR, SOLUTIONS_DIR
+from grader.__main__ import main
+from grader.assemble import (
+    ROLE_ADDED,
+    ROLE_ANSWER,
+    ROLE_EXPERIMENT,
+    ROLE_HIDDEN,
+    ROLE_TEST,
+    NotGradable,
+    assemble,
+)
+from grader.notebooks import (
+    UnreadableNotebook,
+    grade_id,
+    hidden_region,
+    read_notebook,
+    without_hidden_region,
+    write_notebook,
+)
+from grader.samples import reference_submission
+from grader.submissions import SubmissionsError, discover, unpack_zip
+from grader.trusted import Garbled, Variant, compare_values, decode, judge_test_cell
+
+AID = "00_inputs"
+KNOWN = [AID, "01_initialization"]
+
+
+def _touch_nb(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_notebook(nbformat.v4.new_notebook(), path)
+
+
+# ------------------------------------------------------------------ submissions
+
+def test_discover_course_layout_and_problems(tmp_path):
+    _touch_nb(tmp_path / "ada" / AID / f"{AID}.ipynb")
+    _touch_nb(tmp_path / "ben" / f"{AID}.ipynb")                      # directly in the folder
+    _touch_nb(tmp_path / "cleo" / AID / "Untitled1.ipynb")             # renamed
+    (tmp_path / "dan" / AID).mkdir(parents=True)                       # nothing inside
+    jobs = {(j.student, j.assignment): j for j in discover(tmp_path, KNOWN, AID)}
+    assert jobs[("ada", AID)].path.name == f"{AID}.ipynb" and not jobs[("ada", AID)].problem
+    assert jobs[("ben", AID)].path is not None
+    assert "renamed" in jobs[("cleo", AID)].problem and "Untitled1" in jobs[("cleo", AID)].problem
+    assert "no notebook" in jobs[("dan", AID)].problem
+
+
+def test_discover_lms_layouts(tmp_path):
+    _touch_nb(tmp_path / "Ada Lovelace_1234_assignsubmission_file_" / f"{AID}.ipynb")
+    _touch_nb(tmp_path / f"lovelaceada_998_123456_{AID}.ipynb")        # Canvas flat file
+    _touch_nb(tmp_path / f"babbagecharles_997_123457_{AID}-1.ipynb")   # Canvas re-upload
+    students = {j.student for j in discover(tmp_path, KNOWN, AID)}
+    assert students == {"Ada Lovelace_1234", "lovelaceada", "babbagecharles"}
+
+
+def test_discover_without_assignment_finds_each_students_assignments(tmp_path):
+    _touch_nb(tmp_path / "ada" / AID / f"{AID}.ipynb")
+    _touch_nb(tmp_path / "ada" / "01_initialization" / "01_initialization.ipynb")
+    jobs = discover(tmp_path, KNOWN)
+    assert sorted(j.assignment for j in jobs) == sorted(KNOWN)
+
+
+def test_zip_is_unpacked_safely(tmp_path):
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"course/ada/{AID}/{AID}.ipynb", nbformat.writes(nbformat.v4.new_notebook()))
+        zf.writestr("../escape.txt", "outside")
+        zf.writestr("/abs.txt", "absolute")
+        zf.writestr("__MACOSX/._junk", "junk")
+    dest = tmp_path / "unpacked"
+    dest.mkdir()
+    unpack_zip(archive, dest)
+    assert not (tmp_path / "escape.txt").exists()
+    assert not (dest / "abs.txt").exists() or (dest / "abs.txt").read_text() == "absolute"
+    jobs = discover(dest, KNOWN, AID)
+    assert [(j.student, j.path.name) for j in jobs] == [("ada", f"{AID}.ipynb")]
+
+
+def test_bad_zip_is_reported(tmp_path):
+    archive = tmp_path / "broken.zip"
+    archive.write_bytes(b"not a zip")
+    with pytest.raises(SubmissionsError, match="not a valid zip"):
+        unpack_zip(archive, tmp_path)
+
+
+# ------------------------------------------------------------------ reading notebooks
+
+@pytest.mark.parametrize("content,reason", [(b"", "empty"), (b"{oops", "not valid JSON"),
+                                            (b"[1, 2]", "not a Jupyter notebook"),
+                                            (b'{"cells": [], "nbformat": 3}', "format"),
+                                            (b"\xff\xfe\x00", "not UTF-8")])
+def test_unreadable_notebooks_have_reasons(tmp_path, content, reason):
+    path = tmp_path / "x.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(UnreadableNotebook, match=reason):
+        read_notebook(path)
+
+
+def test_hidden_region_split():
+    source = 'check(1)\n### BEGIN HIDDEN TESTS\nsecret(2)\n### END HIDDEN TESTS\n'
+    assert hidden_region(source) == "secret(2)\n"
+    assert without_hidden_region(source) == "check(1)\n"
+    assert hidden_region("check(1)\n") == ""
+
+
+# ------------------------------------------------------------------ assembling
+
+@pytest.fixture(scope="module")
+def sources():
+    return (read_notebook(SOLUTIONS_DIR / AID / f"{AID}.ipynb"),
+            read_notebook(RELEASE_DIR / AID / f"{AID}.ipynb"))
+
+
+def test_assembly_restores_instructor_cells_and_keeps_answers(sources):
+    source, release = sources
+    student = reference_submission(AID)
+    for cell in student.cells:
+        if cell.cell_type == "markdown":
+            cell.source = "I rewrote the instructions"
+    student.cells.append(nbformat.v4.new_code_cell("print('my own cell')"))
+    out = assemble(student, source, release, AID)
+    assert "I rewrote the instructions" not in "".join(c.source for c in out.nb.cells)
+    assert out.roles[-1] == ROLE_ADDED and "my own cell" in out.nb.cells[-1].source
+    answers = [c for c, r in zip(out.nb.cells, out.roles) if r == ROLE_ANSWER]
+    assert answers and all("NotImplementedError" not in c.source for c in answers)
+    # every test cell is followed by its hidden tests, which come from solutions/
+    for i, role in enumerate(out.roles):
+        if role == ROLE_TEST:
+            assert out.roles[i + 1] == ROLE_HIDDEN
+            assert "hidden_test(" in out.nb.cells[i + 1].source
+            assert "hidden_test(" not in out.nb.cells[i].source
+    assert ROLE_EXPERIMENT in out.roles and out.experiment_cells()
+
+
+def test_assembly_missing_answer_is_graded_as_stub(sources):
+    source, release = sources
+    student = reference_submission(AID)
+    student.cells = [c for c in student.cells if grade_id(c) != "standardize"]
+    out = assemble(student, source, release, AID)
+    assert any("'standardize' was missing" in n for n in out.notes)
+    assert out.answered["standardize"] is False
+    stub = out.nb.cells[out.grade_ids.index("standardize")]
+    assert "NotImplementedError" in stub.source
+
+
+def test_assembly_rejects_other_languages_and_foreign_notebooks(sources):
+    source, release = sources
+    student = copy.deepcopy(reference_submission(AID))
+    student.metadata["kernelspec"] = {"name": "ir", "language": "R"}
+    with pytest.raises(NotGradable, match="not Python"):
+        assemble(student, source, release, AID)
+    foreign = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x = 1")
+    cell.metadata["nbgrader"] = {"grade_id": "somebody_else", "solution": True, "grade": False}
+    foreign.cells = [cell]
+    with pytest.raises(NotGradable, match="belong to"):
+        assemble(foreign, source, release, AID)
+
+
+# ------------------------------------------------------------------ the trusted side
+
+def test_decode_is_strict():
+    good = protocol.encode({"a": (np.arange(6.0).reshape(2, 3), 1, None, "s", True, float("nan"))})
+    value = decode(good)
+    assert value["a"][0].shape == (2, 3) and np.isnan(value["a"][5])
+    bad = [{"t": "nd", "dtype": "|O", "shape": [1], "b64": ""},
+           {"t": "nd", "dtype": "<f8", "shape": [3], "b64": base64.b64encode(b"12345678").decode()},
+           {"t": "nd", "dtype": "<f8", "shape": [-1], "b64": ""},
+           {"t": "pickle", "v": "..."}, {"t": "int", "v": "3"}, "not a dict",
+           {"t": "float", "v": "1e3"}]
+    for case in bad:
+        with pytest.raises(Garbled):
+            decode(case)
+
+
+def test_encode_refuses_objects():
+    with pytest.raises(protocol.EncodingError):
+        protocol.encode(object())
+    with pytest.raises(protocol.EncodingError):
+        protocol.encode(np.array([object()]))
+
+
+def test_compare_values_messages():
+    ref = (np.zeros((2, 3)), np.ones(3))
+    assert compare_values([np.zeros((2, 3)), np.ones(3)], ref, rtol=1e-7, atol=0) == ""
+    assert "should have 2 items" in compare_values((np.zeros((2, 3)),), ref, rtol=1e-7, atol=0)
+    assert "transposed" in compare_values((np.zeros((3, 2)), np.ones(3)), ref, rtol=1e-7, atol=0)
+    msg = compare_values((np.zeros((2, 3)), np.array([1, 1, 5.0])), ref, rtol=1e-7, atol=0)
+    assert "index (2,)" in msg and "expected 1, got 5" in msg
+    assert "should be a number" in compare_values("text", 1.0, rtol=0, atol=0) or \
+        "but it is" in compare_values("text", 1.0, rtol=0, atol=0)
+    assert compare_values({"w": 1.0}, {"w": 1.0 + 1e-12}, rtol=1e-9, atol=0) == ""
+    assert "keys" in compare_values({"v": 1.0}, {"w": 1.0}, rtol=0, atol=0)
+
+
+def _record(values):
+    return {"protocol": 1, "name": "t",
+            "cases": [{"ok": True, "value": protocol.encode(v)} for v in values]}
+
+
+HIDDEN = '''
+### BEGIN HIDDEN TESTS
+from dltrain.grading import hidden_test
+def _cases(rng):
+    for n in (3, 5):
+        yield {"x": rng.normal(size=n)}
+hidden_test(double, _cases, seed=7, name="double")
+### END HIDDEN TESTS
+'''
+
+
+def _double(x):
+    return 2 * x
+
+
+_double.__name__ = "double"   # as if defined by the notebook under that name
+
+def test_judge_passes_right_values_and_names_known_mistakes():
+    cases = protocol.make_cases(lambda rng: ({"x": rng.normal(size=n)} for n in (3, 5)), 7)
+    right = [2 * c["x"] for c in cases]
+    namespace = {"double": _double, "np": np}
+    assert [o.passed for o in judge_test_cell(HIDDEN, [_record(right)], namespace)] == [True]
+    wrong = [3 * c["x"] for c in cases]
+
+    def triple(x):
+        return 3 * x
+    triple.__name__ = "double"
+    variants = [Variant("multiplies by three", {"double": triple})]
+    (outcome,) = judge_test_cell(HIDDEN, [_record(wrong)], namespace, variants)
+    assert not outcome.passed and outcome.diagnosis == "multiplies by three"
+    assert "case 1 of 2" in outcome.message
+
+
+def test_judge_missing_garbled_and_extra_records():
+    namespace = {"double": _double, "np": np}
+    (missing,) = judge_test_cell(HIDDEN, [], namespace)
+    assert missing.missing and not missing.passed
+    (garbled,) = judge_test_cell(HIDDEN, [{"protocol": 1, "cases": [1]}], namespace)
+    assert garbled.garbled and not garbled.passed
+    cases = protocol.make_cases(lambda rng: ({"x": rng.normal(size=n)} for n in (3, 5)), 7)
+    right = _record([2 * c["x"] for c in cases])
+    outcomes = judge_test_cell(HIDDEN, [right, right], namespace)
+    assert outcomes[0].passed and outcomes[-1].garbled and not outcomes[-1].passed
+
+
+def test_student_errors_are_reported_not_raised():
+    record = {"protocol": 1, "name": "t",
+              "cases": [{"ok": False, "error": "ValueError: nope"}] * 2}
+    (outcome,) = judge_test_cell(HIDDEN, [record], {"double": _double, "np": np})
+    assert not outcome.passed and "ValueError: nope" in outcome.message
+
+
+# ------------------------------------------------------------------ command line
+
+def test_cli_grade_missing_path_cannot_run(tmp_path, capsys):
+    assert main(["grade", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_grade_empty_folder_cannot_run(tmp_path, capsys):
+    (tmp_path / "subs").mkdir()
+    assert main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "o")]) == 2
+    assert "no submissions" in capsys.readouterr().err
+
+
+def test_cli_grade_unknown_assignment(tmp_path, capsys):
+    _touch_nb(tmp_path / "subs" / "ada" / AID / f"{AID}.ipynb")
+    assert main(["grade", str(tmp_path / "subs"), "--assignment", "99_nope",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "unknown assignment" in capsys.readouterr().err
+
+
+def test_cli_grade_runs_even_when_nothing_is_gradable(tmp_path, capsys):
+    bad = tmp_path / "subs" / "ada" / AID / f"{AID}.ipynb"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("{broken")
+    assert main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "o"),
+                 "--no-progress", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "not graded" in out and "not valid JSON" in out
+    assert (tmp_path / "o" / "grades.csv").is_file()
+
+
+@pytest.mark.parametrize("which,code", [("reference", 0), ("blank", 1), ("broken", 2)])
+def test_cli_validate_exit_status(tmp_path, capsys, which, code):
+    path = tmp_path / AID / f"{AID}.ipynb"
+    if which == "reference":
+        write_notebook(reference_submission(AID), path)
+    elif which == "blank":
+        write_notebook(read_notebook(RELEASE_DIR / AID / f"{AID}.ipynb"), path)
+    else:
+        path.parent.mkdir(parents=True)
+        path.write_text("")
+    assert main(["validate", str(path)]) == code
+    out = capsys.readouterr().out
+    if which == "blank":
+        assert "failed" in out and "not answered yet" in out
