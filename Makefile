@@ -22,6 +22,7 @@ help:
 	@echo "make release  regenerate notebooks/ from solutions/"
 	@echo "make bench    grading throughput figures"
 	@echo "make lint     ruff over helpers/, grader/ and tests/"
+	@echo "make sandbox  install bubblewrap for sandboxed grading (as root, with apt-get)"
 
 venv: $(STAMP)
 
@@ -51,6 +52,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.port=$(PORT) --ServerApp.port_retries=0 --no-browser
 
 demo: $(STAMP) sandbox
+	$(BIN)/python -m grader release
 	$(BIN)/python -m grader demo --out demo-output --jobs $(JOBS)
 
 release: $(STAMP)
