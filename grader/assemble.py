@@ -100,8 +100,9 @@ def assemble(student: NotebookNode, source: NotebookNode, release: NotebookNode,
     if kernel_note:
         notes.append(kernel_note)
 
-    source_ids = {grade_id(c) for c in source.cells if grade_id(c)}
-    student_ids = [grade_id(c) for c in student.cells if grade_id(c)]
+    # Graded cells only: every notebook shares read-only ids such as "setup".
+    source_ids = {grade_id(c) for c in source.cells if _graded(c)}
+    student_ids = [grade_id(c) for c in student.cells if _graded(c)]
     if student_ids and not source_ids.intersection(student_ids):
         owner = _which_assignment(set(student_ids), other_sources or {})
         if owner:
@@ -230,10 +231,14 @@ def _as_added(cell: NotebookNode) -> NotebookNode:
     return new
 
 
+def _graded(cell: NotebookNode) -> bool:
+    return bool(grade_id(cell)) and (is_answer_cell(cell) or is_test_cell(cell))
+
+
 def _which_assignment(ids: set[str], others: dict[str, NotebookNode]) -> str:
     best, overlap = "", 0
     for aid, nb in others.items():
-        n = len(ids.intersection(grade_id(c) for c in nb.cells if grade_id(c)))
+        n = len(ids.intersection(grade_id(c) for c in nb.cells if _graded(c)))
         if n > overlap:
             best, overlap = aid, n
     return best

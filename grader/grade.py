@@ -68,6 +68,9 @@ class Job:
     assignment: str
     path: Path | None = None
     problem: str = ""
+    folder: Path | None = None
+    """The student's own folder, copied as the kernel's working copy (None: nothing to copy,
+    e.g. a flat LMS download where the notebook's folder holds everybody's files)."""
 
 
 @functools.lru_cache(maxsize=16)
@@ -168,7 +171,7 @@ def _grade_into(result: SubmissionResult, job: Job, options: Options) -> None:
 
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         workdir = Path(tmp) / "work"
-        _prepare_workdir(workdir, job.path, options)
+        _prepare_workdir(workdir, job.folder, options)
         launch = kernel_launch(workdir, Path(tmp) / "runtime", options)
         result.sandboxed = launch.sandboxed
         result.limits = list(launch.limits_applied)
@@ -216,9 +219,16 @@ def _describe_problem(problem: str, assembled) -> str:
     return problem.replace(f"cell {index}", _describe(assembled, index))
 
 
-def _prepare_workdir(workdir: Path, notebook: Path, options: Options) -> None:
-    """A private copy of the submission's folder: the kernel may write there and nowhere else."""
-    folder = Path(notebook).parent
+def _prepare_workdir(workdir: Path, folder: Path | None, options: Options) -> None:
+    """A private copy of the student's folder: the kernel may write there and nowhere else.
+
+    Notebooks are left out, and so is everything when the folder is larger than
+    ``options.max_workdir_bytes``.
+    """
+    if folder is None:
+        workdir.mkdir(parents=True)
+        return
+    folder = Path(folder)
     total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
     if total <= options.max_workdir_bytes:
         shutil.copytree(folder, workdir, symlinks=False,

@@ -120,9 +120,9 @@ def _student_folder(folder: Path, wanted: list[str], assignment: str | None) -> 
         nested = folder / aid / f"{aid}.ipynb"
         direct = folder / f"{aid}.ipynb"
         if nested.is_file():
-            jobs.append(Job(student, aid, nested))
+            jobs.append(Job(student, aid, nested, folder=nested.parent))
         elif direct.is_file():
-            jobs.append(Job(student, aid, direct))
+            jobs.append(Job(student, aid, direct, folder=folder))
         elif assignment or (folder / aid).is_dir():
             jobs.append(Job(student, aid, None, _missing_reason(folder, aid)))
     if not jobs:

@@ -128,8 +128,13 @@ def kernelspec(name: str, language: str):
     return nb
 
 
+def _released_others():
+    return [a for a in assignment_ids()
+            if a != AID and (RELEASE_DIR / a / f"{a}.ipynb").is_file()]
+
+
 def other_assignment():
-    others = [a for a in assignment_ids() if a != AID]
+    others = _released_others()
     if others:
         return read_notebook(RELEASE_DIR / others[0] / f"{others[0]}.ipynb")
     nb = reference_submission(AID)
@@ -288,6 +293,9 @@ for _ in range(400):
     children += 1
 print(f"PROBE:forked:{children}")
 '''),
+        "uses_own_files": added("text = open('mydata.txt').read()\n"
+                                "open('mydata.txt', 'a').write('changed by the kernel')\n"
+                                "print(f'PROBE:own-file:{text.strip()}')"),
         "python2_kernelspec": kernelspec("python2", "python"),
         "r_kernelspec": kernelspec("ir", "R"),
         "other_assignment": other_assignment(),
@@ -295,6 +303,8 @@ print(f"PROBE:forked:{children}")
     for name, nb in cases.items():
         write_notebook(nb, subs / name / AID / f"{AID}.ipynb")
     write_notebook(reference_submission(AID), victim)
+    own_file = subs / "uses_own_files" / AID / "mydata.txt"
+    own_file.write_text("present")
     files = {"malformed_json": "{not json", "empty_file": ""}
     for name, text in files.items():
         path = subs / name / AID / f"{AID}.ipynb"
@@ -315,6 +325,7 @@ print(f"PROBE:forked:{children}")
         pass
     server.close()
     return {"results": {r.student: r for r in results}, "out": out, "gradebook": gradebook,
+            "own_file": own_file,
             "victim": victim, "victim_digest": victim_digest, "connections": connections}
 
 
@@ -463,6 +474,12 @@ def test_no_network(hostile):
     assert hostile["connections"] == 0
 
 
+def test_the_working_copy_holds_the_students_files_and_protects_them(hostile):
+    assert _probes(hostile, "uses_own_files") == {"own-file": "present"}
+    assert _full(_result(hostile, "uses_own_files"))
+    assert hostile["own_file"].read_text() == "present", "the submitted file was not modified"
+
+
 def test_a_correct_answer_that_warns_keeps_its_points(hostile):
     result = _result(hostile, "warns_on_stderr")
     assert result.status == GRADED and _full(result)
@@ -501,7 +518,7 @@ def test_ungradable_files_are_reported_with_their_reason(hostile, name, reason):
 def test_another_assignments_notebook_is_recognised(hostile):
     result = _result(hostile, "other_assignment")
     assert result.status == NOT_GRADED
-    others = [a for a in assignment_ids() if a != AID]
+    others = _released_others()
     assert (others[0] in result.reason) if others else ("belong to" in result.reason)
 
 
