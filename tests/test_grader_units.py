@@ -307,3 +307,26 @@ def test_cli_validate_exit_status(tmp_path, capsys, which, code):
     out = capsys.readouterr().out
     if which == "blank":
         assert "failed" in out and "not answered yet" in out
+
+
+def test_without_bubblewrap_grading_warns_loudly(tmp_path, monkeypatch, capsys):
+    import io
+
+    import grader.batch
+    import grader.sandbox
+    from grader.batch import GradingCannotRun, grade_batch
+    from grader.grade import Options
+
+    monkeypatch.setattr(grader.sandbox, "sandbox_works", lambda: False)
+    monkeypatch.setattr(grader.batch, "sandbox_works", lambda: False)
+    path = tmp_path / "subs" / "ada" / AID / f"{AID}.ipynb"
+    write_notebook(read_notebook(RELEASE_DIR / AID / f"{AID}.ipynb"), path)
+    with pytest.raises(GradingCannotRun, match="bubblewrap"):
+        grade_batch(tmp_path / "subs", tmp_path / "o0", jobs=1, options=Options(sandbox="on"),
+                    progress=False)
+    stream = io.StringIO()
+    (result,) = grade_batch(tmp_path / "subs", tmp_path / "out", jobs=1, progress=False,
+                            options=Options(sandbox="auto"), stream=stream)
+    assert "UNSANDBOXED" in stream.getvalue()
+    assert result.sandboxed is False and result.total == 0
+    assert "UNSANDBOXED" in (tmp_path / "out" / "report.html").read_text()
