@@ -280,7 +280,9 @@ def _plot_assignment(results, aid: str) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    import numpy as np
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(10, 3.2), layout="constrained")
     ax_rate, ax_hist = fig.subplots(1, 2, width_ratios=[3, 2])
@@ -293,9 +295,13 @@ def _plot_assignment(results, aid: str) -> bytes:
     ax_rate.set_title(f"{aid}: pass rate per exercise")
     totals = [r.total for r in results]
     top = max(r.max_points for r in results) or 1
-    ax_hist.hist(totals, bins=min(20, max(5, int(top))), range=(0, top), color="#55A868")
+    # one bar per whole point when that is few enough, so each bar sits on its score
+    bins = np.arange(-0.5, top + 1.0, 1.0) if top <= 40 else np.linspace(0, top, 21)
+    ax_hist.hist(totals, bins=bins, color="#55A868", rwidth=0.85)
+    ax_hist.set_xlim(bins[0], bins[-1])
     ax_hist.set_xlabel(f"score (out of {top:g})")
     ax_hist.set_ylabel("students")
+    ax_hist.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax_hist.set_title("score distribution")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
