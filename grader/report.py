@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import html
 import io
 import json
@@ -152,11 +153,17 @@ def _result_box(exercise) -> str:
     return "".join(lines)
 
 
-def _markdown(text: str) -> str:
-    try:
-        import mistune
+@functools.lru_cache(maxsize=1)
+def _markdown_renderer():
+    import mistune
 
-        return mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])(text)
+    return mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
+
+
+def _markdown(text: str) -> str:
+    """Markdown to HTML with any raw HTML escaped (cells the student added are rendered too)."""
+    try:
+        return _markdown_renderer()(text)
     except Exception:  # mistune is nbconvert's dependency; plain text is a fine fallback
         return f"<pre>{_e(text)}</pre>"
 
