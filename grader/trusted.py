@@ -95,10 +95,13 @@ class TrustedSession:
                 outcome.message = f"case {k + 1} of {len(case_list)}: {problem}"
                 break
         if not outcome.passed:
-            outcome.diagnosis = self._diagnose(fns, run, case_list, results, rtol, atol)
+            exact = check == "equal"
+            outcome.diagnosis = self._diagnose(fns, run, case_list, results,
+                                               0.0 if exact else rtol, 0.0 if exact else atol,
+                                               exact)
         self.outcomes.append(outcome)
 
-    def _diagnose(self, fns, run, case_list, results, rtol, atol) -> str:
+    def _diagnose(self, fns, run, case_list, results, rtol, atol, exact=False) -> str:
         """The first known mistake whose outputs match the student's on every case.
 
         A case where the student's code raised matches a mistake that raises there too.
@@ -110,7 +113,7 @@ class TrustedSession:
                 variant_fns = tuple(variant.namespace[f.__name__] for f in fns)
             except KeyError:
                 continue
-            if all(_variant_matches(run, variant_fns, case, result, rtol, atol)
+            if all(_variant_matches(run, variant_fns, case, result, rtol, atol, exact)
                    for case, result in zip(case_list, results)):
                 return variant.description
         return ""
@@ -285,12 +288,15 @@ def _comparison(check: str | Callable, rtol: float, atol: float) -> Callable[[An
                 check(s, r, case)
             except AssertionError as exc:
                 return str(exc) or "the property check failed."
+            except Exception as exc:  # the student's value did not have the expected form
+                return f"your result could not be checked ({type(exc).__name__}: {exc}); " \
+                       "check its type and shape against the docstring."
             return ""
         return custom
     raise ValueError(f"unknown check {check!r}; use 'allclose', 'equal' or a function")
 
 
-def _variant_matches(run, fns, case, result, rtol, atol) -> bool:
+def _variant_matches(run, fns, case, result, rtol, atol, exact=False) -> bool:
     try:
         value = protocol.call_case(run, fns, case)
         # Round-trip through the wire format so the comparison sees what a student would send.
@@ -299,7 +305,7 @@ def _variant_matches(run, fns, case, result, rtol, atol) -> bool:
         return not result["ok"]
     if not result["ok"]:
         return False
-    return compare_values(result["value"], value, rtol=rtol, atol=atol) == ""
+    return compare_values(result["value"], value, rtol=rtol, atol=atol, exact=exact) == ""
 
 
 def judge_test_cell(test_source: str, records: Sequence[Any], namespace: dict,

@@ -330,3 +330,16 @@ def test_without_bubblewrap_grading_warns_loudly(tmp_path, monkeypatch, capsys):
     assert "UNSANDBOXED" in stream.getvalue()
     assert result.sandboxed is False and result.total == 0
     assert "UNSANDBOXED" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_a_check_that_chokes_on_a_malformed_value_fails_the_student_not_the_grader():
+    hidden = HIDDEN.replace('name="double")', 'name="double", check=_strict)')
+
+    def _strict(student, reference, case):
+        assert student.shape == reference.shape, "wrong shape"   # AttributeError on a float
+
+    cases = protocol.make_cases(lambda rng: ({"x": rng.normal(size=n)} for n in (3, 5)), 7)
+    record = _record([1.0 for _ in cases])
+    (outcome,) = judge_test_cell(hidden, [record], {"double": _double, "np": np,
+                                                    "_strict": _strict})
+    assert not outcome.passed and "could not be checked" in outcome.message
