@@ -200,6 +200,17 @@ def test_train_flag_and_rng_reach_the_layers():
         network.forward(layers, {}, {}, X, train="yes")
 
 
+def test_predict_in_chunks_gives_the_unchunked_scores():
+    rng = np.random.default_rng(4)
+    layers = network.mlp_layers([3, 7, 2])
+    params, state = network.init(layers, rng)
+    X = rng.normal(size=(23, 3))
+    whole = network.forward(layers, params, state, X, train=False)[0]
+    for chunk_size in (1, 5, 23, 100):
+        np.testing.assert_allclose(network.predict(layers, params, state, X,
+                                                   chunk_size=chunk_size), whole)
+
+
 def test_layers_breaking_the_protocol_get_a_clear_message():
     bad_forward = network.Layer(lambda x, params, state, *, train, rng: (x, None),
                                 lambda dout, cache: (dout, {}), name="bad")
