@@ -101,8 +101,11 @@ def plain_launch(workdir: Path, env: dict[str, str] | None = None) -> KernelLaun
 
 
 # Every kernel the grader starts: static widgets (nobody renders them) and no user site-packages.
+# Single-threaded BLAS: notebooks use small matrices, where BLAS threads only spin, and grading
+# runs several kernels side by side.
 KERNEL_ENV = {"DLTRAIN_STATIC_WIDGETS": "1", "PYTHONNOUSERSITE": "1",
-              "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONHASHSEED": "0"}
+              "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONHASHSEED": "0",
+              "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class _OneSpec(KernelSpecManager):

@@ -199,7 +199,6 @@ def _bwrap_launch(workdir: Path, runtime_dir: Path) -> KernelLaunch:
              "--chdir", str(workdir), "--clearenv"]
     env = {"HOME": home, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
            "LANG": "C.UTF-8", "MPLCONFIGDIR": f"{home}/.matplotlib",
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": f"{home}/.ipython", **KERNEL_ENV}
     for key, value in env.items():
         argv += ["--setenv", key, value]

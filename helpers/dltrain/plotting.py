@@ -394,8 +394,14 @@ def _as_xy(label, value) -> tuple[np.ndarray, np.ndarray]:
                      f"(2, T) or points of shape (T, 2); got shape {a.shape}")
 
 
+# Beyond this a value is treated as diverged: matplotlib's log-axis tick formatting overflows
+# on finite values near 1e300, and no loss that large is worth drawing.
+DIVERGED = 1e100
+
+
 def _first_nonfinite(y: np.ndarray) -> int:
-    bad = ~np.isfinite(y)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(y) | (np.abs(y) > DIVERGED)
     return int(np.argmax(bad)) if bad.any() else len(y)
 
 

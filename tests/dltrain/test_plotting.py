@@ -342,3 +342,15 @@ def test_plot_contours_takes_any_object_with_f_and_bounds():
     assert np.isfinite(levels).all() and levels[-1] == pytest.approx(2.0)  # at (-1, +-1)
     assert legend_texts(ax) == ["path"]
     render(ax.figure)
+
+
+def test_plot_losses_stops_at_astronomical_values():
+    import matplotlib.pyplot as plt
+
+    from dltrain.plotting import plot_losses
+
+    ax = plot_losses({"run": [1.0, 1e10, 1e301, 1e302]}, logy=True)
+    ax.figure.canvas.draw()      # matplotlib's log ticks overflow near 1e300 if they are drawn
+    (line,) = ax.get_lines()[:1]
+    assert len(line.get_xdata()) == 2
+    plt.close(ax.figure)
