@@ -106,3 +106,9 @@ def test_reference_builds_and_hidden_tests_are_self_contained(aid):
             finally:
                 protocol._SESSION = previous
     assert len(calls) == len(set(calls)), "every hidden test uses its own seed"
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_readme_course_map_lists_the_notebook(aid):
+    readme = (SOLUTIONS_DIR.parent / "README.md").read_text()
+    assert f"| [{aid}](notebooks/{aid}/{aid}.ipynb) |" in readme

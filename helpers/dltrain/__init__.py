@@ -8,6 +8,7 @@ Modules (import the one you need, e.g. ``from dltrain import data, plotting``):
 ``layers``      linear, ReLU, tanh and sigmoid layers as forward/backward pairs
 ``losses``      softmax cross-entropy and mean squared error, with gradients
 ``mlp``         a small multilayer perceptron that can record activations and gradients
+``network``     networks composed of layer functions given to it (with state and a train/eval mode)
 ``training``    a training loop that takes an optimizer step and records a history
 ``optim``       plain SGD and helpers to apply a step function to every parameter
 ``gradcheck``   numerical gradients and relative errors
