@@ -65,6 +65,10 @@ def standardize_splits(X_train, X_val, X_test):
         out.append(standardize(X, m, s))
     return out[0], out[1], out[2], (mean, std)
 ''', loses=("test_standardize_splits",)),
+    Wrong("standardize_splits", "standardizes the test set with its own statistics (leakage)",
+          edits=[("standardize(X_test, mean, std)",
+                  "standardize(X_test, *fit_standardizer(X_test))")],
+          loses=("test_standardize_splits",)),
     Wrong("standardize_splits", "fits the statistics on the test set",
           edits=[("fit_standardizer(X_train)", "fit_standardizer(X_test)")],
           loses=("test_standardize_splits",)),
