@@ -57,6 +57,11 @@ def xavier_uniform(fan_in, fan_out, rng):
     a = np.sqrt(3.0) * np.sqrt(2.0 / (fan_in + fan_out))
     return (2.0 * rng.random((fan_in, fan_out)) - 1.0) * a
 '''),
+    Alternative("xavier_uniform", "returns float32 weights", source='''
+def xavier_uniform(fan_in, fan_out, rng):
+    a = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-a, a, size=(fan_in, fan_out)).astype(np.float32)
+'''),
     # ---- he_normal
     Wrong("he_normal", "uses fan_out instead of fan_in",
           edits=[(_HE_STD, "std = np.sqrt(2.0 / fan_out)")],
