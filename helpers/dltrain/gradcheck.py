@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dltrain.data import _check_rng
+from dltrain._checks import _check_rng
 
 __all__ = [
     "check_layer_gradients",

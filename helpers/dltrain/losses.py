@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dltrain.data import _check_labels
+from dltrain._checks import _check_labels
 
 __all__ = ["accuracy", "mse_loss", "softmax", "softmax_cross_entropy"]
 

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from dltrain.data import _check_int, _check_nonnegative, _check_rng
+from dltrain._checks import _check_finite_number, _check_int, _check_nonnegative, _check_rng
 from dltrain.layers import (
     _lookup_activation,
     activation_backward,
@@ -130,16 +130,6 @@ def init_mlp(sizes, rng, *, init=None, bias=0.0):
         params[f"W{layer}"] = W
         params[f"b{layer}"] = b
     return params
-
-
-def _check_finite_number(value, name):
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}") from None
-    if not np.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return number
 
 
 def num_layers(params):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltrain.data import _check_int, _check_rng
+from dltrain._checks import _check_int, _check_rng
 from dltrain.layers import _lookup_activation, linear_backward, linear_forward
 from dltrain.losses import accuracy, softmax_cross_entropy
 from dltrain.mlp import default_init

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dltrain.data import _check_int, _check_rng
+from dltrain._checks import _check_int, _check_rng
 from dltrain.losses import accuracy, softmax_cross_entropy
 from dltrain.mlp import mlp_forward
 from dltrain.optim import apply_step

@@ -31,6 +31,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from dltrain._checks import _check_finite_number
+
 __all__ = [
     "STATIC_ENV_VAR",
     "STATIC_NOTE",
@@ -87,21 +89,22 @@ class Slider(Control):
     description: str | None = None
 
     def __post_init__(self) -> None:
-        lo, hi = _finite_float("min", self.min), _finite_float("max", self.max)
+        lo, hi = _check_finite_number(self.min, "min"), _check_finite_number(self.max, "max")
         if not lo < hi:
             raise ValueError(f"Slider needs min < max, got min={lo!r}, max={hi!r}")
         if self.log and lo <= 0:
             raise ValueError(f"a log Slider needs min > 0 (its values are powers of 10), "
                              f"got min={lo!r}")
         span = math.log10(hi) - math.log10(lo) if self.log else hi - lo
-        step = span / _SLIDER_POSITIONS if self.step is None else _finite_float("step", self.step)
+        step = (span / _SLIDER_POSITIONS if self.step is None
+                else _check_finite_number(self.step, "step"))
         if not 0 < step <= span:
             unit = " decades" if self.log else ""
             raise ValueError(f"Slider step must be in (0, {span:g}]{unit}, got {step!r}")
         if self.value is None:
             value = math.sqrt(lo * hi) if self.log else (lo + hi) / 2
         else:
-            value = _finite_float("value", self.value)
+            value = _check_finite_number(self.value, "value")
             if not lo <= value <= hi:
                 raise ValueError(f"Slider value {value!r} is outside [min, max] = [{lo!r}, {hi!r}]")
         # frozen dataclass: store the normalised numbers
@@ -331,16 +334,6 @@ def interactive_plot(plot_fn: Callable[..., Any], *, static: bool | None = None,
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _finite_float(name: str, v) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {v!r}") from None
-    if not math.isfinite(f):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    return f
 
 
 def _integer(name: str, v) -> int:
