@@ -55,8 +55,9 @@ def _timed(label: str, fn) -> float:
 
 def _ours(subs: Path, out: Path, jobs: int, **options) -> callable:
     def run():
-        grade_batch(subs, out, jobs=jobs, progress=False, options=Options(**options),
-                    stream=open(os.devnull, "w"))
+        with open(os.devnull, "w") as quiet:
+            grade_batch(subs, out, jobs=jobs, progress=False, options=Options(**options),
+                        stream=quiet)
     return run
 
 

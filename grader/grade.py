@@ -128,8 +128,9 @@ def grade_one(job: Job, options: Options, out_dir: Path | None = None) -> Submis
     started = time.monotonic()
     result = SubmissionResult(student=job.student, assignment=job.assignment,
                               path=str(job.path or ""))
+    executed = None
     try:
-        _grade_into(result, job, options)
+        executed = _grade_into(result, job, options)
     except Exception as exc:  # the batch must go on; this is a grader bug, say so
         result.status = NOT_GRADED
         result.reason = f"internal grader error: {type(exc).__name__}: {exc}"
@@ -138,32 +139,31 @@ def grade_one(job: Job, options: Options, out_dir: Path | None = None) -> Submis
         from .report import write_feedback
 
         try:
-            result.feedback = write_feedback(result, out_dir, getattr(result, "_executed", None))
+            result.feedback = write_feedback(result, out_dir, executed)
         except Exception as exc:
             result.notes.append(f"feedback could not be written: {exc}")
-    if hasattr(result, "_executed"):
-        del result._executed
     return result
 
 
-def _grade_into(result: SubmissionResult, job: Job, options: Options) -> None:
+def _grade_into(result: SubmissionResult, job: Job, options: Options):
+    """Fill ``result``; return (executed notebook, assembly, cell runs) when the notebook ran."""
     aid = job.assignment
     try:
         source, released = _assignment(aid, options.solutions, options.release)
     except (UnreadableNotebook, FileNotFoundError) as exc:
         result.reason = f"the course has no assignment {aid!r} ({exc})"
-        return
+        return None
     result.exercises = [ExerciseResult(e.grade_id, e.title, e.points) for e in exercises(source)]
     if job.problem:
         result.reason = job.problem
-        return
+        return None
     try:
         student = read_notebook(job.path)
         assembled = assemble(student, source, released, aid,
                              other_sources=_other_sources(options.solutions, aid))
     except (UnreadableNotebook, NotGradable) as exc:
         result.reason = str(exc)
-        return
+        return None
     result.notes.extend(assembled.notes)
     result.flags.extend(_suspicious_code(assembled))
 
@@ -182,7 +182,6 @@ def _grade_into(result: SubmissionResult, job: Job, options: Options) -> None:
         finally:
             if launch.cleanup:
                 launch.cleanup()
-    result._executed = (executed, assembled, runs)
     _score(result, aid, source, assembled, runs, options)
     for index, run in sorted(runs.items()):
         if run.status == STATUS_TIMEOUT and not problem.startswith(f"cell {index} "):
@@ -195,6 +194,7 @@ def _grade_into(result: SubmissionResult, job: Job, options: Options) -> None:
         result.reason = _describe_problem(problem, assembled)
     else:
         result.status = GRADED
+    return executed, assembled, runs
 
 
 def _describe(assembled, index: int) -> str:

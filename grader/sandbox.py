@@ -13,8 +13,10 @@ network at all.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
 import sys
 import sysconfig
 import uuid
@@ -37,27 +39,19 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
+@functools.cache
 def sandbox_works() -> bool:
-    """True when bubblewrap is installed and can create the namespaces we use."""
-    return _probe()
-
-
-def _probe(cache={}) -> bool:  # noqa: B006  (a deliberate per-process memo)
-    if "ok" not in cache:
-        exe = bwrap_path()
-        ok = False
-        if exe:
-            import subprocess
-
-            try:
-                proc = subprocess.run([exe, "--unshare-all", "--die-with-parent",
-                                       "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-                                       "true"], capture_output=True, timeout=20)
-                ok = proc.returncode == 0
-            except (OSError, subprocess.SubprocessError):
-                ok = False
-        cache["ok"] = ok
-    return cache["ok"]
+    """True when bubblewrap is installed and can create the namespaces we use (asked once)."""
+    exe = bwrap_path()
+    if not exe:
+        return False
+    try:
+        proc = subprocess.run([exe, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
+                               "--proc", "/proc", "--dev", "/dev", "true"],
+                              capture_output=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0
 
 
 def kernel_launch(workdir: Path, runtime_dir: Path, options) -> KernelLaunch:

@@ -253,7 +253,8 @@ def compare_values(student: Any, reference: Any, *, rtol: float, atol: float,
 
 def _compare_numbers(student, reference, *, rtol, atol, exact, path) -> str:
     if isinstance(student, (str, dict, tuple, list)) or student is None:
-        return f"{path} should be {_kind(np.asarray(reference)) if isinstance(reference, np.ndarray) else 'a number'}, but it is {_kind(student)}."  # noqa: E501
+        wanted = _kind(reference) if isinstance(reference, np.ndarray) else "a number"
+        return f"{path} should be {wanted}, but it is {_kind(student)}."
     s = np.asarray(student)
     r = np.asarray(reference)
     if isinstance(reference, np.ndarray) and not isinstance(student, np.ndarray) and r.ndim > 0:

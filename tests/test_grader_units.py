@@ -83,7 +83,7 @@ def test_zip_is_unpacked_safely(tmp_path):
     dest.mkdir()
     unpack_zip(archive, dest)
     assert not (tmp_path / "escape.txt").exists()
-    assert not (dest / "abs.txt").exists() or (dest / "abs.txt").read_text() == "absolute"
+    assert not (dest / "abs.txt").exists(), "absolute member names are skipped"
     jobs = discover(dest, KNOWN, AID)
     assert [(j.student, j.path.name) for j in jobs] == [("ada", f"{AID}.ipynb")]
 
@@ -199,8 +199,7 @@ def test_compare_values_messages():
     assert "transposed" in compare_values((np.zeros((3, 2)), np.ones(3)), ref, rtol=1e-7, atol=0)
     msg = compare_values((np.zeros((2, 3)), np.array([1, 1, 5.0])), ref, rtol=1e-7, atol=0)
     assert "index (2,)" in msg and "expected 1, got 5" in msg
-    assert "should be a number" in compare_values("text", 1.0, rtol=0, atol=0) or \
-        "but it is" in compare_values("text", 1.0, rtol=0, atol=0)
+    assert "should be a number, but it is a str" in compare_values("text", 1.0, rtol=0, atol=0)
     assert compare_values({"w": 1.0}, {"w": 1.0 + 1e-12}, rtol=1e-9, atol=0) == ""
     assert "keys" in compare_values({"v": 1.0}, {"w": 1.0}, rtol=0, atol=0)
 
