@@ -38,6 +38,9 @@ def _grading_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress output")
     parser.add_argument("--run-experiments", action="store_true",
                         help="also run the experiment cells (slower; they earn no points)")
+    parser.add_argument("--salt", default="",
+                        help="salt of the hidden tests' seeds (default: a fresh random one per "
+                             "run, recorded in gradebook.json; give it to reproduce a run)")
     _add_limits(parser)
 
 
@@ -113,7 +116,7 @@ def _run_grading(submissions: Path, out: Path, args, assignment=None) -> int:
 
     options = Options(limits=_limits(args), sandbox=args.sandbox,
                       diagnose=not getattr(args, "no_diagnose", False),
-                      run_experiments=args.run_experiments)
+                      run_experiments=args.run_experiments, salt=args.salt)
     try:
         results = grade_batch(submissions, out, jobs=_jobs(args.jobs), assignment=assignment,
                               options=options, progress=not args.no_progress)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -41,6 +43,8 @@ def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
     that stop the whole batch raise :class:`GradingCannotRun`.
     """
     options = options or Options()
+    if not options.salt:
+        options = dataclasses.replace(options, salt=secrets.token_hex(16))
     stream = stream or sys.stderr
     jobs = jobs or default_jobs()
     known = assignment_ids()
@@ -72,6 +76,7 @@ def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
         started = time.monotonic()
         results = _run_pool(work, options, out_dir, jobs, progress, stream)
     meta = {"when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "jobs": jobs,
+            "salt": options.salt,
             "sandbox": sandboxed, "seconds": round(time.monotonic() - started, 1),
             "submissions": str(submissions)}
     write_grades_csv(results, out_dir / "grades.csv")

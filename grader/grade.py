@@ -11,12 +11,15 @@ without error *and* every one of its hidden tests passed on the values the grade
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import dltrain.grading as protocol
 
 from . import RELEASE_DIR, SOLUTIONS_DIR, assignment_ids
 from . import catalogue as catalogue_mod
@@ -58,6 +61,20 @@ class Options:
     run_experiments: bool = False
     """Also run the instructor's experiment cells (tag ``experiment``); they earn no points and
     never feed a test, so by default grading skips them and is several times faster."""
+    salt: str = ""
+    """The grading run's salt. Each submission's hidden tests are seeded from it, the student and
+    the notebook's bytes (see :func:`submission_salt`); a batch draws a fresh one when empty."""
+
+
+def submission_salt(run_salt: str, job: Job, notebook: bytes) -> str:
+    """The salt of one submission's hidden tests.
+
+    The same run salt and the same notebook always give the same inputs (and so the same grade);
+    a new grading run, or a changed notebook, gives new ones.
+    """
+    digest = hashlib.sha256(notebook).hexdigest()
+    return hashlib.sha256(f"{run_salt}\0{job.student}\0{job.assignment}\0{digest}".encode()
+                          ).hexdigest()
 
 
 @dataclass
@@ -159,6 +176,7 @@ def _grade_into(result: SubmissionResult, job: Job, options: Options):
         return None
     try:
         student = read_notebook(job.path)
+        salt = submission_salt(options.salt, job, Path(job.path).read_bytes())
         assembled = assemble(student, source, released, aid,
                              other_sources=_other_sources(options.solutions, aid))
     except (UnreadableNotebook, NotGradable) as exc:
@@ -172,7 +190,8 @@ def _grade_into(result: SubmissionResult, job: Job, options: Options):
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         workdir = Path(tmp) / "work"
         _prepare_workdir(workdir, job.folder, options)
-        launch = kernel_launch(workdir, Path(tmp) / "runtime", options)
+        launch = kernel_launch(workdir, Path(tmp) / "runtime", options,
+                               {protocol.SALT_VARIABLE: salt})
         result.sandboxed = launch.sandboxed
         result.limits = list(launch.limits_applied)
         try:
@@ -182,7 +201,7 @@ def _grade_into(result: SubmissionResult, job: Job, options: Options):
         finally:
             if launch.cleanup:
                 launch.cleanup()
-    _score(result, aid, source, assembled, runs, options)
+    _score(result, aid, source, assembled, runs, options, protocol.salt_from_text(salt))
     for index, run in sorted(runs.items()):
         if run.status == STATUS_TIMEOUT and not problem.startswith(f"cell {index} "):
             result.notes.append(f"{_describe(assembled, index).capitalize()} ran longer than "
@@ -238,7 +257,7 @@ def _prepare_workdir(workdir: Path, folder: Path | None, options: Options) -> No
         workdir.mkdir(parents=True)
 
 
-def _score(result, aid, source, assembled, runs, options) -> None:
+def _score(result, aid, source, assembled, runs, options, salt: int) -> None:
     by_gid = {e.grade_id: e for e in result.exercises}
     namespace = _reference(aid, options.solutions)
     variants = _variants(aid, options.solutions) if options.diagnose else ()
@@ -252,7 +271,7 @@ def _score(result, aid, source, assembled, runs, options) -> None:
         hidden = runs.get(index + 1) if assembled.roles[index + 1] == ROLE_HIDDEN else None
         exercise.seconds = round(sum(r.seconds for r in (visible, hidden) if r), 2)
         outcomes = judge_test_cell(source_cells[gid].source, hidden.records if hidden else [],
-                                   namespace, variants)
+                                   namespace, variants, salt)
         exercise.hidden = [HiddenResult(o.name, o.passed, o.message, o.diagnosis)
                            for o in outcomes]
         _verdict(exercise, visible, hidden, outcomes, result)

@@ -11,6 +11,12 @@ setup cell
     builds the reference solution outside the kernel.
 hidden region
     the lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` of a test cell.
+feedback-only cell
+    a markdown cell tagged ``feedback-only`` (a question's explanation, the model answer to a
+    "Try it"): never released to students, shown in their feedback page once graded.
+question
+    an answer cell whose grade id starts with ``q_``: it assigns the answer variable of that name
+    instead of defining a function.
 """
 
 from __future__ import annotations
@@ -95,6 +101,23 @@ def is_test_cell(cell: NotebookNode) -> bool:
 
 def is_setup_cell(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and "setup" in cell.get("metadata", {}).get("tags", [])
+
+
+FEEDBACK_ONLY_TAG = "feedback-only"
+
+
+def is_feedback_only(cell: NotebookNode) -> bool:
+    return FEEDBACK_ONLY_TAG in (cell.get("metadata", {}).get("tags") or [])
+
+
+def is_question_cell(cell: NotebookNode) -> bool:
+    return is_answer_cell(cell) and (grade_id(cell) or "").startswith("q_")
+
+
+def without_feedback_only(nb: NotebookNode) -> NotebookNode:
+    """The notebook without its feedback-only cells (what students may see before grading)."""
+    nb.cells = [c for c in nb.cells if not is_feedback_only(c)]
+    return nb
 
 
 def points(cell: NotebookNode) -> float:

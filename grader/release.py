@@ -14,7 +14,13 @@ import tempfile
 from pathlib import Path
 
 from . import RELEASE_DIR, SOLUTIONS_DIR, assignment_ids
-from .notebooks import KERNELSPEC, blank_notebook_like, read_notebook, write_notebook
+from .notebooks import (
+    KERNELSPEC,
+    blank_notebook_like,
+    read_notebook,
+    without_feedback_only,
+    write_notebook,
+)
 
 
 class ReleaseError(RuntimeError):
@@ -73,7 +79,7 @@ def _generate(aid: str, source: Path, course: Path) -> Path:
     shutil.copytree(source / aid, course / "source" / aid,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     src_nb = course / "source" / aid / f"{aid}.ipynb"
-    write_notebook(blank_notebook_like(read_notebook(src_nb)), src_nb)
+    write_notebook(without_feedback_only(blank_notebook_like(read_notebook(src_nb))), src_nb)
 
     config = Config()
     config.CourseDirectory.root = str(course)

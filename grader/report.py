@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .assemble import ROLE_ADDED, ROLE_ANSWER, ROLE_EXPERIMENT, ROLE_HIDDEN, ROLE_TEST
-from .notebooks import without_hidden_region
+from .notebooks import is_feedback_only, without_hidden_region
 from .results import GRADED, NOT_GRADED, PARTLY_GRADED, SubmissionResult
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -37,6 +37,7 @@ pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;border-radius:4px;font-size
 table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.25rem .6rem;
 text-align:left}.num{text-align:right}.warn{background:#fff3cd;border:1px solid #e0b000;
 padding:.6rem;border-radius:6px}.md{color:#333}img{max-width:100%}
+.answer{border-left:4px solid #1565c0;background:#f3f7fc;padding:.2rem .8rem}
 """
 
 
@@ -99,6 +100,9 @@ def _summary_table(result: SubmissionResult) -> str:
 
 def _render_cell(cell, role, run, exercise) -> str:
     if cell.cell_type != "code":
+        if role != ROLE_ADDED and is_feedback_only(cell):
+            return ("<div class=\"cell md answer\"><div class=tag>after grading: the "
+                    f"instructor's answer</div>{_markdown(cell.source)}</div>")
         return f"<div class=\"cell md\">{_markdown(cell.source)}</div>"
     label = {ROLE_ANSWER: "your answer", ROLE_TEST: "tests", ROLE_ADDED: "your cell",
              ROLE_EXPERIMENT: "experiment (not run while grading)"}.get(role, "")

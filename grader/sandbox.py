@@ -54,21 +54,25 @@ def sandbox_works() -> bool:
     return proc.returncode == 0
 
 
-def kernel_launch(workdir: Path, runtime_dir: Path, options) -> KernelLaunch:
+def kernel_launch(workdir: Path, runtime_dir: Path, options,
+                  extra_env: dict[str, str] | None = None) -> KernelLaunch:
     """How to start the kernel for one submission, given ``options.sandbox`` (auto, on, off).
 
     Resource limits (memory, processes, core dumps) apply in every mode where the machine
-    allows them; the namespaces (files, network, processes) only with bubblewrap.
+    allows them; the namespaces (files, network, processes) only with bubblewrap. ``extra_env``
+    is added to the kernel's environment (the grading salt).
     """
     runtime_dir.mkdir(parents=True, exist_ok=True)
+    extra_env = dict(extra_env or {})
     if options.sandbox == "off" or not sandbox_works():
         if options.sandbox == "on":
             raise SandboxUnavailable("bubblewrap is not available or cannot create namespaces "
                                      "here; install it or grade with --sandbox off")
         launch = plain_launch(workdir)
+        launch.env.update(extra_env)
         launch.runtime_dir = runtime_dir
     else:
-        launch = _bwrap_launch(workdir, runtime_dir)
+        launch = _bwrap_launch(workdir, runtime_dir, extra_env)
     prefix, cleanup, applied = resource_limits(options.limits)
     launch.argv = prefix + launch.argv
     launch.cleanup = cleanup
@@ -169,7 +173,7 @@ def _package_roots() -> list[Path]:
     return [Path(dltrain.__file__).resolve().parent.parent]
 
 
-def _bwrap_launch(workdir: Path, runtime_dir: Path) -> KernelLaunch:
+def _bwrap_launch(workdir: Path, runtime_dir: Path, extra_env: dict[str, str]) -> KernelLaunch:
     workdir = workdir.resolve()
     runtime_dir = runtime_dir.resolve()
     home = "/tmp/home"
@@ -193,7 +197,8 @@ def _bwrap_launch(workdir: Path, runtime_dir: Path) -> KernelLaunch:
              "--chdir", str(workdir), "--clearenv"]
     env = {"HOME": home, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
            "LANG": "C.UTF-8", "MPLCONFIGDIR": f"{home}/.matplotlib",
-           "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": f"{home}/.ipython", **KERNEL_ENV}
+           "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": f"{home}/.ipython", **KERNEL_ENV,
+           **extra_env}
     for key, value in env.items():
         argv += ["--setenv", key, value]
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]

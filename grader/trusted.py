@@ -60,14 +60,22 @@ class TrustedSession:
 
     records: Sequence[Any]
     variants: Sequence[Variant] = ()
+    salt: int = 0
+    """The salt the kernel's hidden tests ran with (see :mod:`dltrain.grading`)."""
     outcomes: list[Outcome] = field(default_factory=list)
+
+    def hidden_answer(self, answer, variable, *, name=None, check="allclose", rtol=1e-6,
+                      atol=1e-9):
+        """Judge a conceptual question: ``answer`` is the instructor's value here."""
+        self.hidden_test(protocol._Answer(answer, variable), protocol._ONE_CASE, seed=0,
+                         name=name or variable, check=check, rtol=rtol, atol=atol)
 
     def hidden_test(self, functions, cases, *, seed, name=None, run=None, check="allclose",
                     rtol=1e-6, atol=1e-9):
         fns = protocol.as_function_tuple(functions)
         label = name or getattr(fns[0], "__name__", "hidden test")
         index = len(self.outcomes)
-        case_list = protocol.make_cases(cases, seed)
+        case_list = protocol.make_cases(cases, seed, self.salt)
         compare_fn = _comparison(check, rtol, atol)
         try:
             results = _record_cases(self.records[index] if index < len(self.records) else None,
@@ -109,14 +117,27 @@ class TrustedSession:
         if all(not r["ok"] for r in results):
             return ""
         for variant in self.variants:
-            try:
-                variant_fns = tuple(variant.namespace[f.__name__] for f in fns)
-            except KeyError:
+            variant_fns = _variant_functions(variant, fns)
+            if variant_fns is None:
                 continue
             if all(_variant_matches(run, variant_fns, case, result, rtol, atol, exact)
                    for case, result in zip(case_list, results)):
                 return variant.description
         return ""
+
+
+def _variant_functions(variant: Variant, fns: tuple) -> tuple | None:
+    """The variant's versions of the functions (or question answers) under test, if it has them."""
+    found = []
+    for fn in fns:
+        name = getattr(fn, "__name__", None)
+        if name not in variant.namespace:
+            return None
+        if isinstance(fn, protocol._Answer):
+            found.append(protocol._Answer(variant.namespace[name], name))
+        else:
+            found.append(variant.namespace[name])
+    return tuple(found)
 
 
 class _Missing(Exception):
@@ -310,7 +331,7 @@ def _variant_matches(run, fns, case, result, rtol, atol, exact=False) -> bool:
 
 
 def judge_test_cell(test_source: str, records: Sequence[Any], namespace: dict,
-                    variants: Sequence[Variant] = ()) -> list[Outcome]:
+                    variants: Sequence[Variant] = (), salt: int = 0) -> list[Outcome]:
     """Run a test cell's hidden region against the records its kernel run produced.
 
     Parameters
@@ -323,11 +344,13 @@ def judge_test_cell(test_source: str, records: Sequence[Any], namespace: dict,
         The reference namespace (see :mod:`grader.reference`); copied, never modified.
     variants : sequence of Variant
         Known-wrong implementations to name mistakes with.
+    salt : int
+        The salt of the kernel's hidden tests (see :mod:`dltrain.grading`).
     """
     region = hidden_region(test_source)
     if not region.strip():
         return []
-    session = TrustedSession(records=list(records), variants=variants)
+    session = TrustedSession(records=list(records), variants=variants, salt=salt)
     scope = dict(namespace)
     previous, protocol._SESSION = protocol._SESSION, session
     try:

@@ -342,3 +342,30 @@ def test_a_check_that_chokes_on_a_malformed_value_fails_the_student_not_the_grad
     (outcome,) = judge_test_cell(hidden, [record], {"double": _double, "np": np,
                                                     "_strict": _strict})
     assert not outcome.passed and "could not be checked" in outcome.message
+
+
+def test_salt_changes_the_hidden_cases_and_the_same_salt_repeats_them():
+    draw = lambda rng: [rng.normal(size=3)]  # noqa: E731
+    same = protocol.make_cases(draw, 7, protocol.salt_from_text("run-1"))
+    again = protocol.make_cases(draw, 7, protocol.salt_from_text("run-1"))
+    other = protocol.make_cases(draw, 7, protocol.salt_from_text("run-2"))
+    assert np.array_equal(same[0], again[0])
+    assert not np.array_equal(same[0], other[0])
+
+
+def test_a_question_is_judged_against_the_instructors_answer_and_names_a_known_wrong_one():
+    from grader.trusted import Variant, judge_test_cell
+
+    source = "### BEGIN HIDDEN TESTS\nhidden_answer(q_steps, 'q_steps', rtol=0.1)\n" \
+             "### END HIDDEN TESTS\n"
+    namespace = {"hidden_answer": protocol.hidden_answer, "q_steps": 2390}
+    variants = [Variant("answers kappa itself", {"q_steps": 300})]
+
+    def record(value):
+        return [{"protocol": protocol.PROTOCOL, "name": "q_steps",
+                 "cases": [{"ok": True, "value": protocol.encode(value)}]}]
+
+    assert judge_test_cell(source, record(2300), namespace, variants)[0].passed
+    wrong = judge_test_cell(source, record(300), namespace, variants)[0]
+    assert not wrong.passed and wrong.diagnosis == "answers kappa itself"
+    assert not judge_test_cell(source, record(1000), namespace, variants)[0].diagnosis

@@ -12,6 +12,7 @@ from grader.notebooks import (
     END_SOLUTION,
     hidden_region,
     is_answer_cell,
+    is_feedback_only,
     is_test_cell,
     read_notebook,
     without_hidden_region,
@@ -70,16 +71,18 @@ def _solution_regions(source: str) -> str:
 @pytest.mark.parametrize("aid", AIDS)
 def test_release_has_no_solutions_or_hidden_tests(aid):
     released = (RELEASE_DIR / aid / f"{aid}.ipynb").read_text()
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hidden_test"):
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hidden_test",
+                   "hidden_answer", "feedback-only"):
         assert marker not in released, f"{marker!r} leaked into notebooks/{aid}"
     source = read_notebook(SOLUTIONS_DIR / aid / f"{aid}.ipynb")
     released_lines = _long_lines("\n".join(c.source for c in read_notebook(
         RELEASE_DIR / aid / f"{aid}.ipynb").cells))
     public = _long_lines("\n".join(without_hidden_region(c.source) if is_test_cell(c) else
                                    c.source.replace(_solution_regions(c.source), "")
-                                   for c in source.cells))
+                                   for c in source.cells if not is_feedback_only(c)))
     for cell in source.cells:
-        secret = _solution_regions(cell.source) if is_answer_cell(cell) else \
+        secret = cell.source if is_feedback_only(cell) else \
+            _solution_regions(cell.source) if is_answer_cell(cell) else \
             hidden_region(cell.source) if is_test_cell(cell) else ""
         leaked = (_long_lines(secret) - public) & released_lines
         assert not leaked, f"lines of a solution or hidden test appear in notebooks/{aid}: {leaked}"

@@ -10,6 +10,8 @@ from grader.notebooks import (
     grade_id,
     hidden_region,
     is_answer_cell,
+    is_feedback_only,
+    is_question_cell,
     is_setup_cell,
     is_test_cell,
     points,
@@ -51,6 +53,12 @@ def test_anatomy(aid):
     assert len(gids) == len(set(gids)), "grade ids are unique"
     for cell in answers:
         tree = ast.parse(cell.source)
+        if is_question_cell(cell):
+            assigned = {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                        for t in n.targets if isinstance(t, ast.Name)}
+            assert grade_id(cell) in assigned, \
+                f"question cell {grade_id(cell)} assigns the variable {grade_id(cell)}"
+            continue
         functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
         assert functions, f"answer cell {grade_id(cell)} defines a function"
         for fn in functions:
@@ -61,9 +69,14 @@ def test_anatomy(aid):
         assert points(cell) > 0, f"{grade_id(cell)} has points"
         assert cell.source.lstrip().startswith('"""'), \
             f"{grade_id(cell)} starts with a docstring sentence saying what it tests"
-        assert "hidden_test(" in hidden_region(cell.source), \
-            f"{grade_id(cell)} has hidden tests (calls to hidden_test between the markers)"
-    assert cells[-1].cell_type == "markdown" and "Summary" in cells[-1].source, "summary last"
+        region = hidden_region(cell.source)
+        assert "hidden_test(" in region or "hidden_answer(" in region, \
+            f"{grade_id(cell)} has hidden tests (hidden_test or hidden_answer between the markers)"
+    last = [c for c in cells if not is_feedback_only(c)][-1]
+    assert last.cell_type == "markdown" and "Summary" in last.source, "summary last"
+    for cell in cells:
+        if is_feedback_only(cell):
+            assert cell.cell_type == "markdown", "feedback-only cells are markdown"
 
 
 @pytest.mark.parametrize("aid", AIDS)
@@ -96,6 +109,10 @@ def test_reference_builds_and_hidden_tests_are_self_contained(aid):
             for case in cases_list:
                 protocol.call_case(kw.get("run"), fns, case)   # the reference must run
             calls.append(kw["seed"])
+
+        def hidden_answer(self, answer, variable, **kw):
+            protocol.encode(answer)   # the reference answer must be sendable
+            calls.append(variable)
 
     for cell in nb.cells:
         if is_test_cell(cell):

@@ -11,6 +11,20 @@ a test cell of ``solutions/``) as calls to :func:`hidden_test`::
 
     hidden_test(fit_standardizer, cases, seed=101, name="fit_standardizer on fresh data")
 
+A conceptual question is an answer cell that assigns a variable (``q_steps = 2390``) and a test
+cell whose hidden region calls :func:`hidden_answer` (``hidden_answer(q_steps, "q_steps")``).
+
+What runs in the kernel only *collects*: it returns raw outputs (arrays, numbers), never summaries
+or verdicts. Every statistic and property a check needs is computed by the grader from those raw
+outputs, so code that replaces this module's functions can forge nothing it could not also have
+computed honestly.
+
+Seeds are salted: the generator of a hidden test is ``default_rng([salt, seed])``, where the
+salt is read once from the environment variable ``DLTRAIN_GRADING_SALT`` (0 when unset, as in a
+student's own kernel). The grader draws a fresh salt per submission and grading run, so the inputs
+of a hidden test shown in one feedback page are worthless in the next grading run, while the same
+salt and submission always give the same grade.
+
 Inside the notebook's kernel this only *runs* the student's functions on the cases and publishes
 what they returned (a display output of MIME type :data:`MIME_TYPE`). It judges nothing: the grader
 reads those outputs from outside the kernel, regenerates the same cases from the same seed, runs the
@@ -34,7 +48,10 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import json
 import math
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -45,9 +62,25 @@ PROTOCOL = 1
 MAX_RECORD_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 8
 
+SALT_VARIABLE = "DLTRAIN_GRADING_SALT"
+
 # The grader's trusted side installs a session object here while it re-runs the hidden tests with
 # the reference solution outside the kernel. In a notebook kernel it is always None.
 _SESSION = None
+
+
+def salt_from_text(text: str) -> int:
+    """The salt (a 64-bit integer) that a salt string stands for."""
+    return int.from_bytes(hashlib.sha256(str(text).encode()).digest()[:8], "little")
+
+
+def _salt_from_environment() -> int:
+    text = os.environ.get(SALT_VARIABLE, "")
+    return salt_from_text(text) if text else 0
+
+
+# Read once, when the kernel imports this module (before any student code runs).
+_KERNEL_SALT = _salt_from_environment()
 
 
 class HiddenTestError(AssertionError):
@@ -72,13 +105,17 @@ def hidden_test(functions: Callable | Iterable[Callable], cases: Callable[[np.ra
         ``cases(rng)`` yields test cases from a ``np.random.Generator``; a case is a dict of
         keyword arguments or a tuple of positional arguments.
     seed : int
-        Seed of the generator given to ``cases``; the grader uses the same to rebuild them.
+        Seed of the generator given to ``cases`` (salted, see the module docstring); the grader
+        uses the same to rebuild them.
     name : str, optional
         Shown in the feedback; defaults to the first function's name.
     run : callable, optional
         ``run(*functions, **case)`` (or with positional arguments) returns what is compared; use it
         to call several functions or to run a function many times (an optimizer for 50 steps).
-        Defaults to calling the first function with the case.
+        It runs in the student's kernel, so it returns raw outputs only (the arrays each call
+        returned, copies of inputs taken before and after a call); summaries and properties are
+        computed by ``check``, in the grader. Defaults to calling the first function with the
+        case.
     check : {"allclose", "equal"} or callable
         How the grader compares. A callable ``check(student, reference, case)`` raises
         ``AssertionError`` with a helpful message when ``student`` is wrong; it runs in the
@@ -89,21 +126,73 @@ def hidden_test(functions: Callable | Iterable[Callable], cases: Callable[[np.ra
     if _SESSION is not None:
         return _SESSION.hidden_test(functions, cases, seed=seed, name=name, run=run, check=check,
                                     rtol=rtol, atol=atol)
-    fns = as_function_tuple(functions)
-    label = name or getattr(fns[0], "__name__", "hidden test")
-    results = []
-    for case in make_cases(cases, seed):
-        try:
-            value = call_case(run, fns, case)
-            results.append({"ok": True, "value": encode(value)})
-        except Exception as exc:  # the student's code may raise anything; report it
-            results.append({"ok": False, "error": describe_exception(exc)})
-    record = {"protocol": PROTOCOL, "name": label, "cases": results}
-    _publish(record)
-    failures = [r["error"] for r in results if not r["ok"]]
-    if failures:
-        raise HiddenTestError(f"{label}: {len(failures)} of {len(results)} hidden cases raised "
-                              f"an exception; the first: {failures[0]}")
+    return _collect(functions, cases, seed, name, run)
+
+
+def hidden_answer(answer: Any, variable: str, *, name: str | None = None,
+                  check: str | Callable = "allclose", rtol: float = 1e-6,
+                  atol: float = 1e-9) -> None:
+    """Publish the answer to a conceptual question; the grader compares it with the instructor's.
+
+    Parameters
+    ----------
+    answer : object
+        The value of the answer variable (a number, a string such as ``"b"``, a tuple).
+    variable : str
+        The answer variable's name (``"q_steps"``); the grader reads the instructor's value, and
+        the catalogue's known-wrong answers, by this name.
+    name : str, optional
+        Shown in the feedback; defaults to ``variable``.
+    check, rtol, atol
+        As for :func:`hidden_test`; a numeric prediction usually allows a relative tolerance.
+    """
+    if _SESSION is not None:
+        return _SESSION.hidden_answer(answer, variable, name=name, check=check, rtol=rtol,
+                                      atol=atol)
+    return _collect(_Answer(answer, variable), _ONE_CASE, 0, name or variable, None)
+
+
+class _Answer:
+    """A question's answer seen as a function of no arguments, named after its variable."""
+
+    def __init__(self, value: Any, variable: str):
+        self.value, self.__name__ = value, variable
+
+    def __call__(self) -> Any:
+        return self.value
+
+
+def _ONE_CASE(rng: np.random.Generator) -> list:
+    return [()]
+
+
+def _bound_collector():
+    """``_collect`` with this module's helpers bound when the module is imported.
+
+    Student code that later replaces ``dltrain.grading.encode`` (or any other attribute of this
+    module) does not change what a hidden test sends.
+    """
+    as_tuple, cases_of, call, encode_value, describe, publish = (
+        as_function_tuple, make_cases, call_case, encode, describe_exception, _publish)
+    salt, protocol_version, error = _KERNEL_SALT, PROTOCOL, HiddenTestError
+
+    def collect(functions, cases, seed, name, run):
+        fns = as_tuple(functions)
+        label = name or getattr(fns[0], "__name__", "hidden test")
+        results = []
+        for case in cases_of(cases, seed, salt):
+            try:
+                value = call(run, fns, case)
+                results.append({"ok": True, "value": encode_value(value)})
+            except Exception as exc:  # the student's code may raise anything; report it
+                results.append({"ok": False, "error": describe(exc)})
+        publish({"protocol": protocol_version, "name": label, "cases": results})
+        failures = [r["error"] for r in results if not r["ok"]]
+        if failures:
+            raise error(f"{label}: {len(failures)} of {len(results)} hidden cases raised an "
+                        f"exception; the first: {failures[0]}")
+
+    return collect
 
 
 def as_function_tuple(functions: Callable | Iterable[Callable]) -> tuple:
@@ -116,9 +205,9 @@ def as_function_tuple(functions: Callable | Iterable[Callable]) -> tuple:
     return fns
 
 
-def make_cases(cases: Callable, seed: int) -> list:
-    """Build the list of cases from a fresh generator seeded with ``seed``."""
-    return list(cases(np.random.default_rng(seed)))
+def make_cases(cases: Callable, seed: int, salt: int = 0) -> list:
+    """Build the list of cases from a fresh generator seeded with ``[salt, seed]``."""
+    return list(cases(np.random.default_rng([int(salt), int(seed)])))
 
 
 def call_case(run: Callable | None, fns: tuple, case: Any) -> Any:
@@ -182,17 +271,27 @@ def _encode_float(x: float) -> float | str:
     return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
 
 
-def _publish(record: dict) -> None:
-    import json
+def _display_publisher() -> Callable[[dict], None] | None:
+    try:
+        from IPython.display import publish_display_data
+    except ImportError:  # plain Python: nothing to publish to
+        return None
+    return publish_display_data
 
-    size = len(json.dumps(record))
+
+# Bound at import, before any student code runs.
+_PUBLISHER = _display_publisher()
+
+
+def _publish(record: dict, _publisher=_PUBLISHER, _dumps=json.dumps) -> None:
+    size = len(_dumps(record))
     if size > MAX_RECORD_BYTES:
         record = {"protocol": PROTOCOL, "name": record["name"],
                   "cases": [{"ok": False, "error": f"the returned values are too large to grade "
                                                    f"({size} bytes)"}] * len(record["cases"])}
     text = f"hidden test {record['name']!r}: {len(record['cases'])} case(s) sent to the grader"
-    try:
-        from IPython.display import publish_display_data
-    except ImportError:  # plain Python: nothing to publish to
-        return
-    publish_display_data({MIME_TYPE: record, "text/plain": text})
+    if _publisher is not None:
+        _publisher({MIME_TYPE: record, "text/plain": text})
+
+
+_collect = _bound_collector()

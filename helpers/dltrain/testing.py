@@ -31,6 +31,8 @@ __all__ = [
     "check_true",
     "check_finite",
     "check_unchanged",
+    "check_choice",
+    "check_number",
     "describe_difference",
     "passed",
 ]
@@ -200,6 +202,50 @@ def check_unchanged(before: np.ndarray, after: np.ndarray, name: str):
     if before.shape != after.shape or not np.array_equal(before, after, equal_nan=True):
         _fail(f"Your function modified its input {name} in place.",
               "Work on a copy or build a new array (x = x - m rather than x -= m).")
+
+
+def check_choice(answer: Any, choices: str | tuple[str, ...], name: str):
+    """Check that a multiple-choice answer is one of ``choices`` (not whether it is right).
+
+    Parameters
+    ----------
+    answer : object
+        The student's answer variable.
+    choices : str or tuple of str
+        The allowed answers: ``"abcd"`` for single letters, or a tuple of words.
+    name : str
+        The answer variable's name.
+    """
+    allowed = tuple(choices)
+    if answer is ... or answer is None:
+        _fail(f"{name} has no answer yet.",
+              f"Set {name} to one of {', '.join(map(repr, allowed))}.")
+    if not isinstance(answer, str) or answer not in allowed:
+        _fail(f"{name} should be one of {', '.join(map(repr, allowed))}, but it is "
+              f"{_fmt(answer)}.", "Answer with the letter (a string), e.g. "
+              f"{name} = {allowed[0]!r}.")
+
+
+def check_number(answer: Any, name: str, *, integer: bool = False):
+    """Check that a numeric answer is a finite number (not whether it is right).
+
+    Parameters
+    ----------
+    answer : object
+        The student's answer variable.
+    name : str
+        The answer variable's name.
+    integer : bool, default False
+        Require a whole number (an int, or a float with no fractional part).
+    """
+    if answer is ... or answer is None:
+        _fail(f"{name} has no answer yet.", f"Set {name} to a number.")
+    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, float, np.number)):
+        _fail(f"{name} should be a number, but it is a {_type_name(answer)}.", None)
+    if not np.isfinite(float(answer)):
+        _fail(f"{name} should be a finite number, but it is {_scalar(answer)}.", None)
+    if integer and float(answer) != int(float(answer)):
+        _fail(f"{name} should be a whole number, but it is {_scalar(answer)}.", None)
 
 
 def passed(what: str = "") -> None:

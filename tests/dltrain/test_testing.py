@@ -5,9 +5,11 @@ import pytest
 
 from dltrain.testing import (
     CheckFailed,
+    check_choice,
     check_close,
     check_equal,
     check_finite,
+    check_number,
     check_shape,
     check_true,
     check_type,
@@ -86,3 +88,24 @@ def test_describe_difference_and_passed(capsys):
     assert "all elements agree" in describe_difference(np.ones(2), np.ones(2), 1e-9, 0)
     passed("f")
     assert "f: all visible tests passed" in capsys.readouterr().out
+
+
+def test_check_choice_accepts_only_listed_strings():
+    check_choice("b", "abcd", "q_kind")
+    check_choice("relu", ("relu", "tanh"), "q_act")
+    for bad, said in [("e", "should be one of"), ("B", "should be one of"), (2, "should be one of"),
+                      (None, "has no answer yet"), (..., "has no answer yet")]:
+        with pytest.raises(CheckFailed, match=said):
+            check_choice(bad, "abcd", "q_kind")
+
+
+def test_check_number_accepts_finite_numbers_and_whole_ones_when_asked():
+    check_number(3, "q")
+    check_number(np.float64(2.5), "q")
+    check_number(4.0, "q", integer=True)
+    for bad, said in [("3", "should be a number"), (True, "should be a number"),
+                      (float("nan"), "finite"), (None, "has no answer yet")]:
+        with pytest.raises(CheckFailed, match=said):
+            check_number(bad, "q")
+    with pytest.raises(CheckFailed, match="whole number"):
+        check_number(2.5, "q", integer=True)
