@@ -202,6 +202,21 @@ def _bound_collector():
     return record_of, raise_on_failures, collect
 
 
+def forget_hidden_source() -> None:
+    """Drop the source of the hidden tests that just ran from the kernel's line caches.
+
+    The grader calls this at the end of every hidden-test cell (whose code runs inside a function
+    named ``__grader_hidden_tests__``).
+    """
+    import linecache
+
+    for cache in (linecache.cache, getattr(linecache, "_ipython_cache", {})):
+        for key, entry in list(cache.items()):
+            lines = entry[2] if isinstance(entry, tuple) and len(entry) > 2 else ()
+            if any("__grader_hidden_tests__" in line for line in lines):
+                cache.pop(key, None)
+
+
 def as_function_tuple(functions: Callable | Iterable[Callable]) -> tuple:
     """Normalise ``functions`` to a tuple of callables."""
     if callable(functions):
