@@ -11,7 +11,6 @@ from grader.files import UnsafeFile, copy_tree_safely, kind_of, link_between, re
 from grader.report import csv_cell
 from grader.trusted import Garbled, decode
 
-
 # ------------------------------------------------------------------ files
 
 def test_reading_refuses_links_fifos_folders_and_oversized_files(tmp_path):
