@@ -37,8 +37,11 @@ from traitlets import Instance
 
 from dltrain.grading import MIME_TYPE
 
+from .model import CellRun, CellStatus
+
 STATUS_OK, STATUS_ERROR, STATUS_TIMEOUT, STATUS_DIED, STATUS_NOT_RUN, STATUS_SKIPPED = (
-    "ok", "error", "timeout", "died", "not run", "skipped")
+    CellStatus.OK, CellStatus.ERROR, CellStatus.TIMEOUT, CellStatus.DIED, CellStatus.NOT_RUN,
+    CellStatus.SKIPPED)
 
 
 @dataclass
@@ -71,32 +74,6 @@ class Limits:
     """Largest file the kernel may write."""
     tmp_mb: int = 256
     """Size of the sandbox's private ``/tmp`` (a tmpfs)."""
-
-
-@dataclass
-class CellRun:
-    """What happened to one code cell."""
-
-    index: int
-    status: str = STATUS_NOT_RUN
-    ename: str = ""
-    evalue: str = ""
-    seconds: float = 0.0
-    records: list = field(default_factory=list)
-    truncated: bool = False
-    note: str = ""
-    reported_error: str = ""
-    """An error the cell reported instead of raising (hidden tests: see
-    :func:`dltrain.grading.run_hidden_tests`)."""
-
-    def finish_ok(self) -> None:
-        """The cell completed: ``ok``, or ``error`` when it reported one."""
-        if self.reported_error:
-            self.status = STATUS_ERROR
-            name, _, value = self.reported_error.partition(": ")
-            self.ename, self.evalue = name[:200], value[:2000]
-        else:
-            self.status = STATUS_OK
 
 
 @dataclass
@@ -258,7 +235,7 @@ def run_notebook(nb: NotebookNode, workdir: Path, launch: KernelLaunch,
 
 
 async def _run(nb, workdir, launch, limits, skip, private):
-    runs = {i: CellRun(i) for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+    runs = {i: CellRun() for i, c in enumerate(nb.cells) if c.cell_type == "code"}
     for i in skip:
         if i in runs:
             runs[i].status = STATUS_SKIPPED
