@@ -444,3 +444,22 @@ def _dies_on_culprit(job, options, out_dir, course):
         os._exit(9)
     time.sleep(0.5)
     return SubmissionResult(job.student, job.assignment, status="graded")
+
+
+@pytest.mark.parametrize("source,problem", [
+    ("a\n### BEGIN HIDDEN TESTS\nb\n### BEGIN HIDDEN TESTS\nc\n### END HIDDEN TESTS\n",
+     "inside the region opened at line 2"),
+    ("a\n### END HIDDEN TESTS\n", "without a"),
+    ("a\n### BEGIN HIDDEN TESTS\nb\n", "never closed")])
+def test_malformed_markers_fail_loudly(source, problem):
+    from grader.notebooks import MarkerError
+
+    with pytest.raises(MarkerError, match=problem):
+        hidden_region(source)
+
+
+def test_a_cell_may_hold_several_hidden_regions():
+    source = ("x = 1\n### BEGIN HIDDEN TESTS\nh1()\n### END HIDDEN TESTS\ny = 2\n"
+              "### BEGIN HIDDEN TESTS\nh2()\n### END HIDDEN TESTS\n")
+    assert hidden_region(source) == "h1()\nh2()\n"
+    assert without_hidden_region(source) == "x = 1\ny = 2\n"
