@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--assignment", help="grade only this assignment id")
     p.add_argument("--lms", default="auto", choices=("auto", "folder", "canvas", "moodle"),
                    help="the layout of the submissions (default: recognised)")
+    p.add_argument("--roster", type=Path, metavar="CSV",
+                   help="the class list as the LMS exports it (Canvas gradebook, Moodle grading "
+                        "worksheet or participants, or id,name): every student gets a row")
     p.add_argument("--no-diagnose", action="store_true",
                    help="do not compare failures with the catalogue's known mistakes")
     _grading_args(p)
@@ -144,11 +147,28 @@ def _run_grading(submissions: Path, out: Path, args, assignment=None) -> int:
     try:
         results = grade_batch(submissions, out, jobs=_jobs(args.jobs), assignment=assignment,
                               options=options, progress=not args.no_progress,
-                              lms=getattr(args, "lms", "auto"))
+                              lms=getattr(args, "lms", "auto"),
+                              roster=getattr(args, "roster", None))
     except GradingCannotRun as exc:
         print(f"grading could not run: {exc}", file=sys.stderr)
         return 2
     print_summary(results, out)
+    return _environment_status(results)
+
+
+def _environment_status(results) -> int:
+    """3 when no kernel could run at all (the grading machine is broken), else 0."""
+    from .run import ENVIRONMENT_PREFIX
+
+    broken = [r for r in results if r.reason.startswith(ENVIRONMENT_PREFIX)]
+    ran = [r for r in results if r.status in ("graded", "partly graded")]
+    if broken and not ran:
+        print(f"\nNO KERNEL COULD RUN: {len(broken)} submission(s) were not graded because of "
+              f"the grading machine ({broken[0].reason}).", file=sys.stderr)
+        return 3
+    if broken:
+        print(f"\nWARNING: {len(broken)} submission(s) were not graded because of the grading "
+              "machine; see report.html.", file=sys.stderr)
     return 0
 
 

@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -25,7 +26,8 @@ from .artifact import BadArtifact, load_artifact
 from .course import Course
 from .grade import grade_one, publish_feedback
 from .judge import JudgeOptions, judge
-from .model import MISSING, NOT_GRADED, Job, SubmissionResult
+from .lms import ADAPTERS
+from .model import MISSING, NOT_GRADED, ExerciseResult, Job, SubmissionResult
 from .publish import (
     read_gradebook,
     run_path,
@@ -34,6 +36,7 @@ from .publish import (
     write_grades_csv,
     write_report,
 )
+from .roster import Roster, RosterError, read_roster
 from .run import Options
 from .sandbox import (
     MEMORY_CAP_WARNING,
@@ -62,7 +65,7 @@ def default_jobs() -> int:
 def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
                 assignment: str | None = None, options: Options | None = None,
                 progress: bool = True, stream=None, course: Course | None = None,
-                lms: str = "auto") -> list[SubmissionResult]:
+                lms: str = "auto", roster: Path | None = None) -> list[SubmissionResult]:
     """Grade every submission under ``submissions`` (a folder or a zip) into ``out_dir``.
 
     Writes ``runs/`` (one artifact per submission), ``feedback/``, ``grades.csv``,
@@ -91,6 +94,12 @@ def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
         print(warning, file=stream)
     submissions = Path(submissions)
     out_dir = Path(out_dir)
+    class_list = None
+    if roster is not None:
+        try:
+            class_list = read_roster(roster)
+        except RosterError as exc:
+            raise GradingCannotRun(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="submissions-") as tmp:
         try:
             if submissions.is_file() and submissions.suffix.lower() == ".zip":
@@ -107,15 +116,58 @@ def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
                                    f"<student>/<assignment>/<assignment>.ipynb or an LMS "
                                    f"download){detail}")
         out_dir.mkdir(parents=True, exist_ok=True)
+        unrostered = apply_roster(found.jobs, class_list)
         started = time.monotonic()
         results = _run_pool(found.jobs, options, out_dir, jobs, progress, stream, course=course)
+    for result in results:
+        if result.key in unrostered:
+            result.notes.append("This student is not on the roster.")
+    scope = [assignment] if assignment else sorted({job.assignment for job in found.jobs})
+    results += missing_rows(results, class_list, course, scope)
     meta = {"when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "jobs": jobs,
             "salt": options.salt, "sandbox": sandboxed, "lms": found.adapter,
             "seconds": round(time.monotonic() - started, 1), "submissions": str(submissions),
             "diagnose": options.diagnose, "explained": sorted(found.explained),
-            "notebooks_found": found.notebooks_found}
+            "notebooks_found": found.notebooks_found, "roster": ""}
+    if roster is not None:
+        shutil.copyfile(roster, out_dir / "roster.csv")
+        meta["roster"] = "roster.csv"
     publish_batch(results, out_dir, meta, course)
     return results
+
+
+def apply_roster(jobs: list[Job], roster: Roster | None) -> set[tuple[str, str]]:
+    """Give each job its rostered id and name; return the keys of jobs the roster lacks."""
+    missing = set()
+    if roster is None:
+        return missing
+    for job in jobs:
+        student = roster.match(job.student_id, job.student)
+        if student is None:
+            missing.add(job.key)
+            continue
+        job.student_id, job.student = student.id, student.name
+    return missing
+
+
+def missing_rows(results: list[SubmissionResult], roster: Roster | None, course: Course,
+                 scope: list[str]) -> list[SubmissionResult]:
+    """A "missing" row for every rostered student without a result, per assignment in scope."""
+    if roster is None:
+        return []
+    have = {r.key for r in results}
+    rows = []
+    for aid in scope:
+        exercises = course.assignment(aid).exercises
+        for student in roster.students:
+            if (student.id, aid) in have:
+                continue
+            rows.append(SubmissionResult(
+                student=student.name, assignment=aid, status=MISSING, student_id=student.id,
+                reason="nothing was submitted",
+                exercises=[ExerciseResult(e.grade_id, e.title, e.points, status="not run")
+                           for e in exercises]))
+    return rows
 
 
 def accounting(results: list[SubmissionResult], meta: dict) -> str:
@@ -135,8 +187,12 @@ def accounting(results: list[SubmissionResult], meta: dict) -> str:
 
 def publish_batch(results: list[SubmissionResult], out_dir: Path, meta: dict,
                   course: Course) -> None:
-    """Write the batch's files: grades.csv, gradebook.json, report.html."""
+    """Write the batch's files: grades.csv, gradebook.json, report.html, the LMS import files."""
     meta = dict(meta, accounting=accounting(results, meta))
+    roster = read_roster(out_dir / meta["roster"]) if meta.get("roster") else None
+    kind = roster.kind.split("-")[0] if roster is not None else meta.get("lms", "")
+    if kind in ("canvas", "moodle"):
+        meta["exports"] = [p.name for p in ADAPTERS[kind].export(results, out_dir, roster)]
     write_grades_csv(results, out_dir / "grades.csv")
     write_gradebook(results, out_dir / "gradebook.json", meta)
     write_report(results, out_dir / "report.html", meta, sections=course_sections(course),

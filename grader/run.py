@@ -23,7 +23,7 @@ from .assemble import NotGradable, assemble
 from .course import Assignment
 from .execute import Limits, run_notebook
 from .files import MAX_NOTEBOOK_BYTES, UnsafeFile, copy_tree_safely, read_bytes_capped
-from .model import Job
+from .model import CellRole, CellStatus, Job
 from .notebooks import UnreadableNotebook, parse_notebook
 
 log = logging.getLogger("grader.run")
@@ -100,13 +100,42 @@ def _run_into(artifact: RunArtifact, job: Job, assignment: Assignment, options: 
     artifact.notes.extend(assembled.notes)
     artifact.answered = dict(assembled.answered)
 
+    for attempt in range(ENVIRONMENT_ATTEMPTS):
+        executed, runs, problem, copy_notes = _execute(artifact, assembled, job, options)
+        trouble = environment_problem(assembled, runs, problem)
+        if not trouble:
+            break
+        log.warning("grading environment failed for %s / %s (attempt %d): %s", job.student_id,
+                    job.assignment, attempt + 1, trouble)
+    else:
+        artifact.reason = f"{ENVIRONMENT_PREFIX}{trouble}; this is the grading machine's " \
+                          "fault, not the submission's: fix it and grade again"
+        return
+    artifact.notes.extend(copy_notes)
+    artifact.problem = problem
+    artifact.cells = [
+        Cell(role=role, cell_type=cell.cell_type, source=cell.source, grade_id=gid,
+             tags=list(cell.get("metadata", {}).get("tags", []) or []),
+             outputs=[plain_output(o) for o in cell.get("outputs", [])] if cell.cell_type ==
+             "code" else [],
+             run=runs.get(index))
+        for index, (cell, role, gid) in enumerate(zip(executed.cells, assembled.roles,
+                                                      assembled.grade_ids))]
+
+
+ENVIRONMENT_ATTEMPTS = 2
+ENVIRONMENT_PREFIX = "grading environment: "
+
+
+def _execute(artifact: RunArtifact, assembled, job: Job, options: Options):
+    """Run the assembled notebook once in a fresh, capped kernel."""
     from .sandbox import kernel_launch, resource_limits, scratch_folder
 
     plan = resource_limits(options.limits)
     try:
         with tempfile.TemporaryDirectory(prefix="grade-", dir=scratch_folder(plan)) as tmp:
             workdir = Path(tmp) / "work"
-            artifact.notes.extend(_prepare_workdir(workdir, job.folder, options))
+            copy_notes = _prepare_workdir(workdir, job.folder, options)
             launch = kernel_launch(workdir, Path(tmp) / "runtime", options,
                                    {protocol.SALT_VARIABLE: artifact.salt}, plan)
             artifact.sandboxed = launch.sandboxed
@@ -117,15 +146,28 @@ def _run_into(artifact: RunArtifact, job: Job, assignment: Assignment, options: 
     finally:
         if plan.cleanup:
             plan.cleanup()
-    artifact.problem = problem
-    artifact.cells = [
-        Cell(role=role, cell_type=cell.cell_type, source=cell.source, grade_id=gid,
-             tags=list(cell.get("metadata", {}).get("tags", []) or []),
-             outputs=[plain_output(o) for o in cell.get("outputs", [])] if cell.cell_type ==
-             "code" else [],
-             run=runs.get(index))
-        for index, (cell, role, gid) in enumerate(zip(executed.cells, assembled.roles,
-                                                      assembled.grade_ids))]
+    return executed, runs, problem, copy_notes
+
+
+def environment_problem(assembled, runs, problem: str) -> str:
+    """Why the grading machine, not the submission, stopped this run (empty when it did not).
+
+    The kernel did not start, or it died, hung or failed in the instructor's cells before any
+    of the student's code ran: every submission would score 0 the same way.
+    """
+    if problem.startswith("the kernel did not start"):
+        return problem
+    student = [i for i, role in enumerate(assembled.roles)
+               if role in (CellRole.ANSWER, CellRole.ADDED)]
+    first = student[0] if student else len(assembled.roles)
+    for index in sorted(runs):
+        if index >= first:
+            break
+        run = runs[index]
+        if run.status in (CellStatus.ERROR, CellStatus.DIED, CellStatus.TIMEOUT):
+            return (f"the course's own cell {index} failed before any student code ran "
+                    f"({run.ename}: {run.evalue[:300]})")
+    return ""
 
 
 _OUTPUT_KEYS = {"stream": ("name", "text"), "display_data": ("data", "metadata"),

@@ -31,6 +31,9 @@ class Canvas(Adapter):
         files = [e for e in root.iterdir() if e.suffix == ".ipynb"]
         return bool(files) and sum(bool(FILE.match(e.name)) for e in files) >= len(files) / 2
 
+    def export(self, results, out_dir: Path, roster=None) -> list[Path]:
+        return export_canvas(results, out_dir, roster)
+
     def discover(self, root: Path, course: Course, wanted: Sequence[str]) -> Discovery:
         found = Discovery()
         jobs = []
@@ -68,3 +71,43 @@ def canvas_job(path: Path, match: re.Match, course: Course, wanted: Sequence[str
             found.explain(path.name, why)
             return None
     return Job(match["name"], aid, path, **fields)
+
+
+IMPORT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+
+
+def export_canvas(results, out_dir: Path, roster=None) -> list[Path]:
+    """``canvas-import-<aid>.csv``: Canvas's gradebook import format, one assignment column.
+
+    Canvas matches rows by ``ID`` (the user id). Every rostered student is listed; the score is
+    the submission's total, and blank where nothing was graded (missing, or not gradable: the
+    grade in Canvas is then left as it is). The assignment column is named after the assignment
+    id: rename it to the Canvas column's exact header (``Name (12345)``) to fill an existing one.
+    """
+    from ..publish import write_csv
+
+    written = []
+    for aid in sorted({r.assignment for r in results}):
+        mine = [r for r in results if r.assignment == aid]
+        top = max((r.max_points for r in mine), default=0)
+        rows = [["Points Possible", "", "", "", "", top]]
+        by_id = {r.student_id: r for r in mine}
+        if roster is not None and roster.kind == "canvas":
+            for student in roster.students:
+                result = by_id.get(student.id)
+                rows.append([student.name, student.id, student.fields.get("SIS User ID", ""),
+                             student.fields.get("SIS Login ID", ""),
+                             student.fields.get("Section", ""), _score(result)])
+        else:
+            for result in sorted(mine, key=lambda r: (r.student, r.student_id)):
+                rows.append([result.student, result.student_id, "", "", "", _score(result)])
+        path = Path(out_dir) / f"canvas-import-{aid}.csv"
+        write_csv(path, IMPORT_COLUMNS + [aid], rows)
+        written.append(path)
+    return written
+
+
+def _score(result):
+    if result is None or result.status in ("missing", "not graded"):
+        return ""
+    return result.total
