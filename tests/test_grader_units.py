@@ -463,3 +463,14 @@ def test_a_cell_may_hold_several_hidden_regions():
               "### BEGIN HIDDEN TESTS\nh2()\n### END HIDDEN TESTS\n")
     assert hidden_region(source) == "h1()\nh2()\n"
     assert without_hidden_region(source) == "x = 1\ny = 2\n"
+
+
+def test_a_broken_grading_machine_is_not_a_class_of_zeros(tmp_path, capsys):
+    """Kernels that cannot start: retried, 'grading environment', and exit status 3."""
+    write_notebook(reference_submission(AID), tmp_path / "subs" / "ada" / AID / f"{AID}.ipynb")
+    code = main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                 "--memory-mb", "200", "--jobs", "1", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert "grading environment: the kernel did not start" in captured.out
+    assert "NO KERNEL COULD RUN" in captured.err
