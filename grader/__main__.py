@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from . import SOLUTIONS_DIR, assignment_ids
+from .course import Course
 from .execute import Limits
 
 
@@ -72,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--assignment", help="grade only this assignment id")
     p.add_argument("--lms", default="auto", choices=("auto", "folder", "canvas", "moodle"),
                    help="the layout of the submissions (default: recognised)")
+    p.add_argument("--gradebook", metavar="URL",
+                   help="also write the scores into this nbgrader gradebook (e.g. "
+                        "sqlite:///gradebook.db) for formgrader")
     p.add_argument("--roster", type=Path, metavar="CSV",
                    help="the class list as the LMS exports it (Canvas gradebook, Moodle grading "
                         "worksheet or participants, or id,name): every student gets a row")
@@ -153,6 +157,15 @@ def _run_grading(submissions: Path, out: Path, args, assignment=None) -> int:
         print(f"grading could not run: {exc}", file=sys.stderr)
         return 2
     print_summary(results, out)
+    if getattr(args, "gradebook", None):
+        from .gradebook import GradebookError, write_to_gradebook
+
+        try:
+            count = write_to_gradebook(args.gradebook, results, Course())
+        except GradebookError as exc:
+            print(f"the nbgrader gradebook was not written: {exc}", file=sys.stderr)
+            return 4
+        print(f"Wrote {count} submission(s) into the nbgrader gradebook {args.gradebook}.")
     return _environment_status(results)
 
 

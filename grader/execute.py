@@ -102,10 +102,12 @@ def plain_launch(workdir: Path, env: dict[str, str] | None = None) -> KernelLaun
                               "{connection_file}"], env=kernel_env)
 
 
-# Every kernel the grader starts: static widgets (nobody renders them) and no user site-packages.
+# Every kernel the grader starts: static widgets (nobody renders them), no user site-packages,
+# hidden tests that only collect (the grader judges them outside).
 # Single-threaded BLAS: notebooks use small matrices, where BLAS threads only spin, and grading
 # runs several kernels side by side.
 KERNEL_ENV = {"DLTRAIN_STATIC_WIDGETS": "1", "PYTHONNOUSERSITE": "1",
+              "DLTRAIN_HIDDEN_TESTS": "collect",
               "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONHASHSEED": "0",
               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 

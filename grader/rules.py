@@ -39,9 +39,9 @@ def verdict(exercise: ExerciseResult, visible: CellRun | None, hidden: CellRun |
     if status == CellStatus.ERROR:
         exercise.status = (ExerciseStatus.FAILED if visible.ename in FAILED_CHECKS
                            else ExerciseStatus.ERROR).value
-        if visible.ename == "NotImplementedError":
+        if visible.ename == "NotImplementedError" or _unanswered_question(exercise, visible):
             exercise.status = ExerciseStatus.NOT_ANSWERED.value
-            exercise.messages.append("Not answered yet: the function still raises "
+            exercise.messages.append("Not answered yet: the answer cell still raises "
                                      "NotImplementedError.")
         elif visible.ename != "HiddenTestError":
             exercise.messages.append(f"The visible tests failed: {visible.ename}: "
@@ -68,6 +68,14 @@ def verdict(exercise: ExerciseResult, visible: CellRun | None, hidden: CellRun |
     if any(o.garbled for o in outcomes):
         return [f"{exercise.grade_id}: invalid hidden-test results came back"]
     return []
+
+
+def _unanswered_question(exercise: ExerciseResult, visible: CellRun) -> bool:
+    """A question's test cell that fails because its answer variable was never set (the
+    released stub raises before assigning it)."""
+    variable = exercise.grade_id.removeprefix("test_")
+    return variable.startswith("q_") and visible.ename == "NameError" and \
+        f"'{variable}'" in visible.evalue
 
 
 def describe_cell(artifact: RunArtifact, index: int) -> str:

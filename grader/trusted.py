@@ -78,39 +78,13 @@ class TrustedSession:
         fns = protocol.as_function_tuple(functions)
         label = name or getattr(fns[0], "__name__", "hidden test")
         index = len(self.outcomes)
+        record = self.records[index] if index < len(self.records) else None
         case_list = protocol.make_cases(cases, seed, self.salt)
-        compare_fn = _comparison(check, rtol, atol)
-        try:
-            results = _record_cases(self.records[index] if index < len(self.records) else None,
-                                    len(case_list))
-        except _Missing:
-            self.outcomes.append(Outcome(label, False, "no results came back from this test: it "
-                                         "did not run, because an earlier line of the cell "
-                                         "failed or the cell never completed.", missing=True))
-            return
-        except Garbled as exc:
-            self.outcomes.append(Outcome(label, False, f"the results that came back from the "
-                                         f"notebook are not valid ({exc}).", garbled=True))
-            return
-        outcome = Outcome(label, True)
-        for k, (case, result) in enumerate(zip(case_list, results)):
-            reference = protocol.call_case(run, fns, case)
-            if not result["ok"]:
-                outcome.passed = False
-                outcome.message = f"case {k + 1} of {len(case_list)}: your code raised " \
-                                  f"{result['error']}"
-                break
-            try:
-                problem = compare_fn(result["value"], reference, copy.deepcopy(case))
-            except Exception as exc:  # a value of a form no comparison expects
-                problem = f"your result could not be compared ({type(exc).__name__})."
-            if problem:
-                outcome.passed = False
-                outcome.message = f"case {k + 1} of {len(case_list)}: {problem}"
-                break
-        exact = check == "equal"
-        self.tests.append(_JudgedTest(fns, run, case_list, results, 0.0 if exact else rtol,
-                                      0.0 if exact else atol, exact, outcome))
+        outcome, results = judge_record(label, record, fns, case_list, run, check, rtol, atol)
+        if results is not None:
+            exact = check == "equal"
+            self.tests.append(_JudgedTest(fns, run, case_list, results, 0.0 if exact else rtol,
+                                          0.0 if exact else atol, exact, outcome))
         self.outcomes.append(outcome)
 
     def diagnose(self) -> None:
@@ -195,6 +169,42 @@ def _same(a: tuple[bool, Any], b: tuple[bool, Any], rtol, atol, exact) -> bool:
         return compare_values(a[1], b[1], rtol=rtol, atol=atol, exact=exact) == ""
     except Exception:  # forms no comparison expects
         return False
+
+
+def judge_record(label: str, record: Any, reference_fns: tuple, case_list: list, run,
+                 check, rtol: float, atol: float) -> tuple[Outcome, list[dict] | None]:
+    """Judge one hidden test's record against the reference functions, case by case.
+
+    Returns the outcome and the decoded case results (None when the record is missing or
+    garbled).
+    """
+    compare_fn = _comparison(check, rtol, atol)
+    try:
+        results = _record_cases(record, len(case_list))
+    except _Missing:
+        return Outcome(label, False, "no results came back from this test: it did not run, "
+                                     "because an earlier line of the cell failed or the cell "
+                                     "never completed.", missing=True), None
+    except Garbled as exc:
+        return Outcome(label, False, f"the results that came back from the notebook are not "
+                                     f"valid ({exc}).", garbled=True), None
+    outcome = Outcome(label, True)
+    for k, (case, result) in enumerate(zip(case_list, results)):
+        reference = protocol.call_case(run, reference_fns, case)
+        if not result["ok"]:
+            outcome.passed = False
+            outcome.message = f"case {k + 1} of {len(case_list)}: your code raised " \
+                              f"{result['error']}"
+            break
+        try:
+            problem = compare_fn(result["value"], reference, copy.deepcopy(case))
+        except Exception as exc:  # a value of a form no comparison expects
+            problem = f"your result could not be compared ({type(exc).__name__})."
+        if problem:
+            outcome.passed = False
+            outcome.message = f"case {k + 1} of {len(case_list)}: {problem}"
+            break
+    return outcome, results
 
 
 def _variant_functions(variant: Variant, fns: tuple) -> tuple | None:
