@@ -114,12 +114,12 @@ def test_nbgrader_feedback_shows_no_hidden_test_source(course):
 
 def test_hidden_tests_fail_loudly_where_no_solutions_are_at_hand(tmp_path):
     """A kernel outside the instructor repository cannot judge: the test fails, never passes."""
-    code = ("import os; os.chdir(%r)\n"
+    code = (f"import os; os.chdir({str(tmp_path)!r})\n"
             "from dltrain.grading import hidden_test\n"
             "try:\n"
             "    hidden_test(abs, lambda rng: [(1.0,)], seed=1)\n"
             "except AssertionError as exc:\n"
-            "    print('FAILED LOUDLY:', exc)\n" % str(tmp_path))
+            "    print('FAILED LOUDLY:', exc)\n")
     env = dict(os.environ)
     env.pop("DLTRAIN_HIDDEN_TESTS", None)
     env.pop("DLTRAIN_COURSE_ROOT", None)
