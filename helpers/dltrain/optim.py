@@ -101,8 +101,7 @@ def cs231n_momentum_step(w, grad, state=None, *, lr, momentum=0.9):
     lr = _check_nonnegative(lr, "lr")
     if _check_nonnegative(momentum, "momentum") >= 1:
         raise ValueError(f"momentum must be < 1 (0.9 is usual), got {momentum}")
-    w = np.asarray(w, dtype=float)
-    grad = np.asarray(grad, dtype=float)
+    w, grad = np.asarray(w, dtype=float), np.asarray(grad, dtype=float)
     if w.shape != grad.shape:
         raise ValueError(f"grad must have the shape of w {w.shape}, got {grad.shape}")
     velocity = np.zeros(w.shape) if state is None else np.asarray(state, dtype=float)
