@@ -54,6 +54,30 @@ class Assembled:
         """Indices of the instructor's experiment cells (tag ``experiment``)."""
         return frozenset(i for i, role in enumerate(self.roles) if role == ROLE_EXPERIMENT)
 
+    def hidden_cells(self) -> frozenset[int]:
+        """Indices of the cells that run hidden tests."""
+        return frozenset(i for i, role in enumerate(self.roles) if role == ROLE_HIDDEN)
+
+
+HIDDEN_FUNCTION = "__grader_hidden_tests__"
+
+
+def hidden_cell_source(region: str) -> str:
+    """The hidden tests as the kernel runs them: inside a function that is deleted afterwards.
+
+    Their helper functions and cases then live only while the cell runs, not in the student's
+    namespace, and the cell's source is dropped from the kernel's line cache (it also stays out of
+    the history: the cell runs with ``store_history=False``). Code that hooks the interpreter can
+    still watch them run; the salted seeds make what it sees worthless in the next grading run.
+    """
+    body = "".join(f"    {line}" if line.strip() else line
+                   for line in region.splitlines(keepends=True)) or "    pass\n"
+    if not body.endswith("\n"):
+        body += "\n"
+    return (f"def {HIDDEN_FUNCTION}():\n{body}    return None\n\n\n"
+            f"try:\n    {HIDDEN_FUNCTION}()\nfinally:\n    del {HIDDEN_FUNCTION}\n"
+            "    __import__('dltrain.grading').grading.forget_hidden_source()\n")
+
 
 def check_kernelspec(student: NotebookNode) -> str:
     """Return a note when the kernelspec is not ours; raise NotGradable when not Python."""
@@ -182,7 +206,7 @@ def assemble(student: NotebookNode, source: NotebookNode, release: NotebookNode,
             cells.append(visible)
             roles.append(ROLE_TEST)
             gids.append(gid)
-            hidden = nbformat.v4.new_code_cell(hidden_region(src.source))
+            hidden = nbformat.v4.new_code_cell(hidden_cell_source(hidden_region(src.source)))
             cells.append(hidden)
             roles.append(ROLE_HIDDEN)
         else:

@@ -31,11 +31,12 @@ from grader.sandbox import resource_limits, sandbox_works
 AID = "00_inputs"
 SANDBOX = sandbox_works()
 needs_sandbox = pytest.mark.skipif(not SANDBOX, reason="bubblewrap is not available here")
-_, _cleanup, _LIMITS = resource_limits(Limits())
-if _cleanup:
-    _cleanup()
-HAS_MEMORY_CAP = any(item.startswith("memory") for item in _LIMITS)
-HAS_PROCESS_CAP = any(item.startswith("processes") for item in _LIMITS)
+_PLAN = resource_limits(Limits())
+if _PLAN.cleanup:
+    _PLAN.cleanup()
+HAS_MEMORY_CAP = any(item.startswith("address space") for item in _PLAN.applied)
+HAS_PROCESS_CAP = _PLAN.caps_processes
+COUNTS_TMPFS = _PLAN.counts_tmpfs
 
 WRONG_FIT = '''
 def fit_standardizer(X):
