@@ -69,7 +69,7 @@ def momentum_step(w, grad, state, *, lr, momentum=0.9):
         b *= momentum
         b += grad
     return w - lr * b, b
-''', loses=("test_momentum_step",), feedback="state unchanged"),
+''', loses=("test_momentum_step",)),
     Alternative("momentum_step", "starts from a zero buffer and multiplies into new arrays",
                 source='''
 def momentum_step(w, grad, state, *, lr, momentum=0.9):
