@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import nbformat
 from nbformat import NotebookNode
 
+import dltrain.grading as protocol
+
 from .notebooks import (
     KERNEL_NAME,
     KERNELSPEC,
@@ -59,24 +61,24 @@ class Assembled:
         return frozenset(i for i, role in enumerate(self.roles) if role == ROLE_HIDDEN)
 
 
-HIDDEN_FUNCTION = "__grader_hidden_tests__"
-
-
 def hidden_cell_source(region: str) -> str:
-    """The hidden tests as the kernel runs them: inside a function that is deleted afterwards.
+    """The hidden tests as the kernel runs them: the body of a function run once and dropped.
 
     Their helper functions and cases then live only while the cell runs, not in the student's
-    namespace, and the cell's source is dropped from the kernel's line cache (it also stays out of
-    the history: the cell runs with ``store_history=False``). Code that hooks the interpreter can
-    still watch them run; the salted seeds make what it sees worthless in the next grading run.
+    namespace; the cell's source is dropped from the kernel's line cache and stays out of the
+    history (the cell runs with ``store_history=False``); an error is reported, not raised, so
+    no traceback keeps the region's code (see :func:`dltrain.grading.run_hidden_tests`). Code
+    that hooks the interpreter can still watch them run; the salted seeds make what it sees
+    worthless in the next grading run.
     """
     body = "".join(f"    {line}" if line.strip() else line
-                   for line in region.splitlines(keepends=True)) or "    pass\n"
+                   for line in region.splitlines(keepends=True))
+    if not body.strip():
+        body = "    pass\n"
     if not body.endswith("\n"):
         body += "\n"
-    return (f"def {HIDDEN_FUNCTION}():\n{body}    return None\n\n\n"
-            f"try:\n    {HIDDEN_FUNCTION}()\nfinally:\n    del {HIDDEN_FUNCTION}\n"
-            "    __import__('dltrain.grading').grading.forget_hidden_source()\n")
+    return (f"def {protocol.HIDDEN_FUNCTION}():\n{body}\n\n"
+            "__import__('dltrain.grading').grading.run_hidden_tests(globals())\n")
 
 
 def check_kernelspec(student: NotebookNode) -> str:

@@ -108,7 +108,7 @@ def limit_warnings(options: Options) -> list[str]:
 
 
 def _run_pool(work: list[Job], options: Options, out_dir: Path, jobs: int, progress: bool,
-              stream) -> list[SubmissionResult]:
+              stream, grade=grade_one) -> list[SubmissionResult]:
     """Grade ``work`` in worker processes; a worker that dies costs only its own submission.
 
     Workers run with a memory limit of their own. When one dies (its submission exhausted it,
@@ -119,7 +119,7 @@ def _run_pool(work: list[Job], options: Options, out_dir: Path, jobs: int, progr
     bar = _Progress(len(work), stream, enabled=progress)
     if jobs == 1:
         for job in work:
-            results.append(_graded_or_reported(grade_one, job, options, out_dir))
+            results.append(_graded_or_reported(grade, job, options, out_dir))
             bar.done(results[-1])
         bar.close()
         return results
@@ -128,7 +128,7 @@ def _run_pool(work: list[Job], options: Options, out_dir: Path, jobs: int, progr
     with ProcessPoolExecutor(max_workers=min(jobs, len(work)) or 1, mp_context=context,
                              initializer=limit_worker_memory,
                              initargs=(options.worker_memory_mb,)) as pool:
-        futures = {pool.submit(grade_one, job, options, out_dir): job for job in work}
+        futures = {pool.submit(grade, job, options, out_dir): job for job in work}
         for future in as_completed(futures):
             job = futures[future]
             try:
@@ -142,21 +142,21 @@ def _run_pool(work: list[Job], options: Options, out_dir: Path, jobs: int, progr
             bar.done(result)
     if broken:
         with ThreadPoolExecutor(max_workers=jobs) as threads:
-            for result in threads.map(lambda job: _alone(job, options, out_dir), broken):
+            for result in threads.map(lambda job: _alone(job, options, out_dir, grade), broken):
                 results.append(result)
                 bar.done(result)
     bar.close()
     return results
 
 
-def _alone(job: Job, options: Options, out_dir: Path) -> SubmissionResult:
+def _alone(job: Job, options: Options, out_dir: Path, grade=grade_one) -> SubmissionResult:
     """Grade one job in a fresh process of its own (after a worker died)."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context,
                              initializer=limit_worker_memory,
                              initargs=(options.worker_memory_mb,)) as pool:
         try:
-            return pool.submit(grade_one, job, options, out_dir).result()
+            return pool.submit(grade, job, options, out_dir).result()
         except BrokenProcessPool:
             return SubmissionResult(job.student, job.assignment, str(job.path or ""), NOT_GRADED,
                                     "grading this submission killed the grader's worker process "

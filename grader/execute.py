@@ -57,9 +57,11 @@ class Limits:
     record_bytes_per_cell: int = 16_000_000
     """Hidden-test records of one cell beyond this size are dropped."""
     message_bytes: int = 24_000_000
-    """A message from the kernel larger than this is dropped by ZeroMQ before the grader parses
-    it (``zmq.MAXMSGSIZE``): a kernel holds its connection's key and could otherwise send a
-    message whose parsed form exhausts the grader's memory."""
+    """A message from the kernel whose content is larger than this is not parsed: it becomes a
+    note in the cell's output. A kernel holds its connection's key and could otherwise send a
+    message whose parsed form exhausts the grader's memory (JSON of small items grows about 27x
+    when parsed). Beyond ten times this size ZeroMQ itself refuses the message
+    (``zmq.MAXMSGSIZE``) and drops the connection."""
     memory_mb: int = 4096
     """Memory cap of the kernel: its address space, and (with a memory control group) every
     page it uses, files it writes to a tmpfs included."""
@@ -83,6 +85,18 @@ class CellRun:
     records: list = field(default_factory=list)
     truncated: bool = False
     note: str = ""
+    reported_error: str = ""
+    """An error the cell reported instead of raising (hidden tests: see
+    :func:`dltrain.grading.run_hidden_tests`)."""
+
+    def finish_ok(self) -> None:
+        """The cell completed: ``ok``, or ``error`` when it reported one."""
+        if self.reported_error:
+            self.status = STATUS_ERROR
+            name, _, value = self.reported_error.partition(": ")
+            self.ename, self.evalue = name[:200], value[:2000]
+        else:
+            self.status = STATUS_OK
 
 
 @dataclass
@@ -138,6 +152,17 @@ class _LimitedClient(NotebookClient):
 
     def process_message(self, msg, cell, cell_index):
         content = msg.get("content", {})
+        if isinstance(content, dict) and DROPPED in content and msg.get("msg_type") in (
+                "stream", "display_data", "update_display_data", "execute_result", "error"):
+            run = self._runs.get(cell_index)
+            if run is not None and not run.truncated:
+                run.truncated = True
+                cell.outputs.append(nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=f"[the grader dropped an output message of "
+                         f"{content[DROPPED] / 1e6:.0f} MB: more than "
+                         f"{self._limits.message_bytes / 1e6:.0f} MB]\n"))
+            return None
         data = content.get("data") if isinstance(content, dict) else None
         if msg.get("msg_type") in ("display_data", "update_display_data") and \
                 isinstance(data, dict) and MIME_TYPE in data:
@@ -147,6 +172,9 @@ class _LimitedClient(NotebookClient):
 
     def _take_record(self, record, cell_index):
         run = self._runs[cell_index]
+        if isinstance(record, dict) and "hidden_cell_error" in record:
+            run.reported_error = str(record["hidden_cell_error"])[:2000]
+            return
         size = len(json.dumps(record)) if not isinstance(record, str) else len(record)
         used = self._record_bytes.get(cell_index, 0) + size
         self._record_bytes[cell_index] = used
@@ -193,6 +221,20 @@ def capped_context(max_message_bytes: int) -> zmq.asyncio.Context:
     return _CappedContext()
 
 
+DROPPED = "__dropped_by_the_grader__"
+
+
+def capped_unpacker(max_bytes: int, unpack: Callable[[bytes], object]) -> Callable:
+    """``unpack`` that parses at most ``max_bytes``; a larger frame becomes ``{DROPPED: size}``."""
+
+    def unpack_capped(data):
+        if len(data) > max_bytes:
+            return {DROPPED: len(data)}
+        return unpack(data)
+
+    return unpack_capped
+
+
 def run_notebook(nb: NotebookNode, workdir: Path, launch: KernelLaunch,
                  limits: Limits | None = None, skip: frozenset[int] = frozenset(),
                  private: frozenset[int] = frozenset()
@@ -222,7 +264,7 @@ async def _run(nb, workdir, launch, limits, skip, private):
             runs[i].status = STATUS_SKIPPED
     spec = KernelSpec(argv=launch.argv, display_name="grader", language="python",
                       env={}, interrupt_mode=launch.interrupt_mode)
-    context = capped_context(limits.message_bytes)
+    context = capped_context(10 * limits.message_bytes)
     km = AsyncKernelManager(kernel_spec_manager=_OneSpec(spec=spec), kernel_name="grader",
                             transport=launch.transport, context=context)
     if launch.runtime_dir is not None:
@@ -247,6 +289,7 @@ async def _run(nb, workdir, launch, limits, skip, private):
         return nb, runs, f"the kernel did not start: {exc}"
     try:
         client.kc = km.client(context=context)
+        client.kc.session.unpack = capped_unpacker(limits.message_bytes, client.kc.session.unpack)
         # No heartbeat: its thread would read whatever the kernel sends it, uncapped; the
         # manager knows whether the kernel's process is alive.
         client.kc.start_channels(hb=False)
@@ -305,7 +348,7 @@ async def _run_cells(client, km, nb, runs, limits, deadline, private) -> str:
         run.seconds = time.monotonic() - started
         content = (reply or {}).get("content", {})
         if content.get("status") == "ok":
-            run.status = STATUS_OK
+            run.finish_ok()
         else:
             run.status = STATUS_ERROR
             run.ename = str(content.get("ename", "Error"))[:200]

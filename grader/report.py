@@ -114,8 +114,7 @@ def _render_cell(cell, role, run, exercise, withhold_output: bool = False,
         if role == ROLE_ADDED and budget is not None:
             budget[0] -= len(cell.source)
             if budget[0] < 0:   # past the page's budget: plain text costs nothing to render
-                return f"<div class=\"cell md\"><pre>{_e(cell.source[:MAX_MARKDOWN_CHARS])}" \
-                       "</pre></div>"
+                return f"<div class=\"cell md\">{_plain(cell.source)}</div>"
         return f"<div class=\"cell md\">{_markdown(cell.source)}</div>"
     label = {ROLE_ANSWER: "your answer", ROLE_TEST: "tests", ROLE_ADDED: "your cell",
              ROLE_EXPERIMENT: "experiment (not run while grading)"}.get(role, "")
@@ -192,11 +191,19 @@ MAX_MARKDOWN_CHARS = 50_000
 renderer's time grows with the text (about 45 µs per character), and a page must stay cheap."""
 
 
+def _plain(text: str) -> str:
+    """Text shown as is, escaped, cut at :data:`MAX_MARKDOWN_CHARS`."""
+    cut = ""
+    if len(text) > MAX_MARKDOWN_CHARS:
+        cut = (f"<p><i>[a further {len(text) - MAX_MARKDOWN_CHARS} characters of this cell are "
+               "not shown]</i></p>")
+    return f"<pre>{_e(text[:MAX_MARKDOWN_CHARS])}</pre>{cut}"
+
+
 def _markdown(text: str) -> str:
     """Markdown to HTML with any raw HTML escaped (cells the student added are rendered too)."""
     if len(text) > MAX_MARKDOWN_CHARS:
-        return (f"<pre>{_e(text[:MAX_MARKDOWN_CHARS])}</pre><p><i>[a further "
-                f"{len(text) - MAX_MARKDOWN_CHARS} characters of this cell are not shown]</i></p>")
+        return _plain(text)
     try:
         return _markdown_renderer()(text)
     except Exception:  # mistune is nbconvert's dependency; plain text is a fine fallback

@@ -135,6 +135,11 @@ def _student_folder(folder: Path, wanted: list[str], assignment: str | None) -> 
             jobs.append(Job(student, aid, nested, folder=nested.parent))
         elif is_regular_file(direct):
             jobs.append(Job(student, aid, direct, folder=folder))
+        elif "other" in (kind_of(nested), kind_of(direct)):
+            odd = nested if kind_of(nested) == "other" else direct
+            jobs.append(Job(student, aid, None, f"{odd.relative_to(folder.parent).as_posix()} is "
+                                                "not a regular file (a pipe, a device or a "
+                                                "socket); submit the notebook itself"))
         elif assignment or is_real_folder(folder / aid):
             jobs.append(Job(student, aid, None, _missing_reason(folder, aid)))
     if not jobs:
