@@ -24,7 +24,7 @@ from nbformat import NotebookNode
 import dltrain.grading as protocol
 
 from .assemble import ROLE_TEST, assemble
-from .execute import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, CellRun
+from .execute import STATUS_ERROR, STATUS_SKIPPED, CellRun
 from .notebooks import exercises
 from .reference import source_notebook
 from .results import GRADED, ExerciseResult, SubmissionResult
@@ -38,12 +38,16 @@ class _Recorder:
     def __init__(self, salt: int):
         self.salt = salt
         self.sink: list = []
+        self.failure = ""
 
     def hidden_test(self, functions, cases, *, seed, name=None, run=None, check="allclose",
                     rtol=1e-6, atol=1e-9):
         record = protocol.collect_record(functions, cases, seed, name, run, salt=self.salt)
         self.sink.append(json.loads(json.dumps(record)))   # exactly what crosses the wire
         protocol.raise_on_failures(record)
+
+    def hidden_cell_failed(self, text: str) -> None:
+        self.failure = text
 
     def hidden_answer(self, answer, variable, *, name=None, check="allclose", rtol=1e-6,
                       atol=1e-9):
@@ -79,14 +83,15 @@ def run_cells(nb: NotebookNode, salt: int, skip: Iterable[int] = ()) -> InProces
             if index in skip:
                 run.status = STATUS_SKIPPED
                 continue
-            recorder.sink = run.records
+            recorder.sink, recorder.failure = run.records, ""
             buffer = io.StringIO()
             started = time.perf_counter()
             try:
                 with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
                     exec(compile(_without_magics(nb.cells[index].source), f"<cell {index}>",
                                  "exec"), namespace)  # noqa: S102  (trusted course code only)
-                run.status = STATUS_OK
+                run.reported_error = recorder.failure
+                run.finish_ok()
             except Exception as exc:  # recorded like a kernel's error reply
                 run.status = STATUS_ERROR
                 run.ename, run.evalue = type(exc).__name__, str(exc)

@@ -202,6 +202,59 @@ def _bound_collector():
     return record_of, raise_on_failures, collect
 
 
+HIDDEN_FUNCTION = "__grader_hidden_tests__"
+
+
+def run_hidden_tests(namespace: dict) -> None:
+    """Run the hidden tests of one cell, then leave nothing of them in the kernel.
+
+    The grader sends a test cell's hidden region as the body of a function named
+    :data:`HIDDEN_FUNCTION` followed by ``run_hidden_tests(globals())``. The function is taken out
+    of the namespace, run, and dropped; an error is *reported* to the grader (a record) instead
+    of raised, because a raised exception keeps the cell's frames, and so the region's code and
+    constants, alive in ``sys.last_traceback``.
+    """
+    function = namespace.pop(HIDDEN_FUNCTION, None)
+    failure = ""
+    try:
+        if function is not None:
+            function()
+    except BaseException as exc:  # noqa: B036  (reported, not raised; see above)
+        failure = describe_exception(exc)
+    finally:
+        del function
+        forget_hidden_source()
+    if failure:
+        _report_hidden_failure(failure)
+
+
+def _report_hidden_failure(text: str, _publisher=None) -> None:
+    if _SESSION is not None and hasattr(_SESSION, "hidden_cell_failed"):
+        _SESSION.hidden_cell_failed(text)
+        return
+    publisher = _publisher or _PUBLISHER
+    if publisher is not None:
+        publisher({MIME_TYPE: {"protocol": PROTOCOL, "hidden_cell_error": text},
+                   "text/plain": "hidden tests: an error was reported to the grader"})
+
+
+def forget_hidden_source() -> None:
+    """Drop the source of the hidden tests that just ran from the kernel's line caches.
+
+    The grader calls this at the end of every hidden-test cell (whose code runs inside a function
+    named ``__grader_hidden_tests__``).
+    """
+    import gc
+    import linecache
+
+    for cache in (linecache.cache, getattr(linecache, "_ipython_cache", {})):
+        for key, entry in list(cache.items()):
+            lines = entry[2] if isinstance(entry, tuple) and len(entry) > 2 else ()
+            if any(HIDDEN_FUNCTION in line for line in lines):
+                cache.pop(key, None)
+    gc.collect()   # the hidden region's functions refer to each other: free them now
+
+
 def as_function_tuple(functions: Callable | Iterable[Callable]) -> tuple:
     """Normalise ``functions`` to a tuple of callables."""
     if callable(functions):
