@@ -744,7 +744,7 @@ def test_csv_cells_cannot_be_spreadsheet_formulas(hostile):
     assert "'@SUM(1+1)" in students and "'+cmd" in students
 
 
-# ------------------------------------------------------------------ forged summaries (random functions)
+# ------------------------------------------------------------------ forged summaries
 
 ZERO_INITIALIZERS = '''
 def {name}(fan_in, fan_out, rng):
