@@ -50,21 +50,23 @@ $(LAB_STAMP): pyproject.toml
 	touch $(LAB_STAMP); \
 	say "set up: $(LAB_VENV)/ is ready"
 
-# PATH gets the environment first, so that JupyterLab's terminal finds dltrain-validate. Jupyter's
-# settings live in the environment too, apart from any other Jupyter on the machine; JupyterLab
-# neither asks about nor fetches news.
+# JupyterLab starts in notebooks/, so that its terminal does too; the terminal's shell is not a
+# login shell, which would reset PATH, and PATH has the environment first: the terminal finds
+# dltrain-validate. Jupyter's settings live in the environment, apart from any other Jupyter on
+# the machine; JupyterLab neither asks about nor fetches news.
 LAB_SETTINGS := $(LAB_VENV)/share/jupyter/lab/settings
 
 lab: $(LAB_STAMP)
-	@echo "Starting JupyterLab on notebooks/ (a few seconds). Open the http://localhost:$(PORT)/lab?token=... address it prints."
+	@echo "Starting JupyterLab on $(NOTEBOOK_DIR)/ (a few seconds). Open the http://localhost:$(PORT)/lab?token=... address it prints."
 	@echo "To validate a notebook: save it, then in JupyterLab's terminal run  dltrain-validate 00_inputs/00_inputs.ipynb"
 	@mkdir -p $(LAB_SETTINGS) && printf '%s\n' \
 	  '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
 	  > $(LAB_SETTINGS)/overrides.json
-	@env PATH="$(abspath $(LAB_BIN)):$$PATH" \
+	@cd $(NOTEBOOK_DIR) && env PATH="$(abspath $(LAB_BIN)):$$PATH" \
 	  JUPYTER_DATA_DIR="$(abspath $(LAB_VENV))/share/jupyter" \
 	  JUPYTER_CONFIG_DIR="$(abspath $(LAB_VENV))/etc/jupyter-user" \
-	  $(LAB_BIN)/jupyter lab --notebook-dir=$(NOTEBOOK_DIR) --ServerApp.port=$(PORT) \
+	  "$(abspath $(LAB_BIN))/jupyter" lab --ServerApp.root_dir=. --ServerApp.port=$(PORT) \
 	  --ServerApp.port_retries=0 --no-browser --LabApp.news_url=None \
 	  --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	  "--ServerApp.terminado_settings=shell_command=$${SHELL:-sh}" \
 	  $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)

@@ -308,3 +308,28 @@ def test_moving_a_slider_redraws_the_widget(notebook):
         arg=[widget.number - 1, before], timeout=RUN_SECONDS * 1000)
     assert time.monotonic() - started < RUN_SECONDS
     notebook.screenshot("widget-after-slider")
+
+
+_TERMINAL_TEXT = """() => { const term = window.jupyterapp.shell.currentWidget.content._term;
+    const lines = term.buffer.active; let text = '';
+    for (let i = 0; i < lines.length; i++) text += lines.getLine(i).translateToString(true) + '\\n';
+    return text; }"""
+
+
+def test_validate_from_jupyterlabs_terminal(page):
+    """The README's and the notebook's command, typed in JupyterLab's terminal (File → New →
+    Terminal), which opens in notebooks/ and finds dltrain-validate."""
+    page.evaluate("async () => { const w = await window.jupyterapp.commands.execute("
+                  "'terminal:create-new'); await w.content.ready; }")
+    page.locator(".jp-Terminal").first.click()
+    page.keyboard.type("dltrain-validate 00_inputs/00_inputs.ipynb; echo EXIT=$?\n")
+    page.wait_for_function(f"() => /EXIT=[0-9]+/.test(({_TERMINAL_TEXT})())",
+                           timeout=RUN_SECONDS * 1000)
+    text = page.evaluate(_TERMINAL_TEXT)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "terminal-validate.png")
+    assert "EXIT=1" in text, text
+    assert "\u2718 test_fit_standardizer (cell 7): NotImplementedError: Exercise 1" in text, text
+    assert "not answered yet" in text and "command not found" not in text
+    page.evaluate("async () => { const w = window.jupyterapp.shell.currentWidget;"
+                  " await w.content.session.shutdown(); w.dispose(); }")
