@@ -22,7 +22,7 @@ $(LAB_STAMP): pyproject.toml
 	@set -e; start=$$(date +%s); \
 	say() { echo "[$$(( $$(date +%s) - start )) s] $$*"; }; \
 	echo "Setting up the course in $(LAB_VENV)/: numpy, matplotlib, ipywidgets, JupyterLab and dltrain."; \
-	echo "The first time this downloads about 100 MB (1-3 minutes); afterwards it takes seconds."; \
+	echo "The first time this downloads about 100 MB (half a minute on a fast connection); afterwards it takes seconds."; \
 	export UV_PYTHON_DOWNLOADS=never; \
 	uv=$$(command -v uv || true); \
 	if [ ! -x $(LAB_BIN)/python ]; then \

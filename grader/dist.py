@@ -51,7 +51,7 @@ FORBIDDEN = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN
 STUDENT_SECTIONS = ("Course map", "For students", "Licence and data")
 
 STUDENT_COMMANDS = """```
-make lab                                    # set up (the first time: 1-3 minutes), open JupyterLab
+make lab                                    # set up (the first time: about 100 MB), open JupyterLab
 dltrain-validate 00_inputs/00_inputs.ipynb  # in JupyterLab's terminal: check a notebook
 ```
 

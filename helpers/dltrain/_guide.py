@@ -681,6 +681,7 @@ def _show(shell, etype, value, tb, tb_offset, top_level: bool) -> None:
     except Exception:  # never let guidance hide the real error
         lines = None
     if lines:
+        sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # for %debug
         shell._showtraceback(etype, value, _render(lines))
         return
     shell.showtraceback((etype, value, _without_hidden(tb, keep_first=top_level)),
