@@ -16,7 +16,7 @@ import re
 import sys
 import types
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -313,12 +313,19 @@ class NotebookMap:
         return [c for c in self.cells if c.kind in ("answer", "question")]
 
     def find(self, source: str | None = None, cell_id: str | None = None) -> Cell | None:
-        """The cell with this id, else the one whose source is ``source`` (both may be stale)."""
+        """The cell with this id, else the one whose source is ``source``.
+
+        The saved file may lag behind the page: a cell found by its id but edited since carries
+        ``source`` (and what it defines and reads) with the saved cell's number and kind.
+        """
         if cell_id:
             for cell in self.cells:
-                if cell.cell_id == cell_id and (source is None or
-                                                cell.source.strip() == source.strip()):
-                    return cell
+                if cell.cell_id == cell_id:
+                    if source is None or cell.source.strip() == source.strip():
+                        return cell
+                    defines, uses, functions = _parse(source)
+                    return replace(cell, source=source, defines=defines, uses=uses,
+                                   functions=functions)
         if source is not None and source.strip():
             matches = [c for c in self.cells if c.source.strip() == source.strip()]
             if len(matches) == 1:
@@ -396,7 +403,7 @@ def _their(cells: list[Cell]) -> str:
 # --------------------------------------------------------------------------- the kernel side
 
 
-_FIND_NOTEBOOK_CACHE: dict[tuple[str, int], NotebookMap] = {}
+_NOTEBOOK_CACHE: dict[tuple[str, int], NotebookMap] = {}
 
 
 def _notebook_path(shell) -> Path | None:
@@ -420,10 +427,10 @@ def _notebook(shell) -> NotebookMap | None:
         if path is None:
             return None
         key = (str(path), path.stat().st_mtime_ns)
-        if key not in _FIND_NOTEBOOK_CACHE:
-            _FIND_NOTEBOOK_CACHE.clear()
-            _FIND_NOTEBOOK_CACHE[key] = NotebookMap.from_file(path)
-        return _FIND_NOTEBOOK_CACHE[key]
+        if key not in _NOTEBOOK_CACHE:
+            _NOTEBOOK_CACHE.clear()
+            _NOTEBOOK_CACHE[key] = NotebookMap.from_file(path)
+        return _NOTEBOOK_CACHE[key]
     except (OSError, ValueError):
         return None
 

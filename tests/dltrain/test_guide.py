@@ -225,3 +225,13 @@ def test_solved_notebook_runs_clean(tmp_path):
                    resources={"metadata": {"path": str(folder)}}).execute()
     assert "passed" in json.dumps(nb.cells[4].outputs) and "[1, 3, 5]" in \
         json.dumps(nb.cells[9].outputs)
+
+
+def test_a_cell_edited_since_the_save_keeps_its_number():
+    nb = NotebookMap(_course_notebook().cells)
+    saved = nb.cells[9]
+    found = nb.find(source="table = [double(v) for v in range(3)]", cell_id=saved.cell_id)
+    assert (found.number, found.kind) == (10, "code")
+    assert "double" in found.uses and "shift" not in found.uses
+    assert nb.find(source=saved.source) is saved
+    assert nb.find(source="print('a cell nobody saved')") is None
