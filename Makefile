@@ -16,6 +16,7 @@ STAMP    := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 
+# make lab and make lab-install; the student edition's Makefile is this same file
 include lab.mk
 
 # Isolate Jupyter from the user's own kernels and config: the course's kernel is the venv's python3.

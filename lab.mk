@@ -1,8 +1,6 @@
-# The student's JupyterLab: `make lab` sets up a virtual environment with the course's packages
-# only (numpy, matplotlib, ipywidgets, JupyterLab and the course's dltrain) and opens JupyterLab
-# on notebooks/. It installs with uv (fetched from the package index into that environment) and
-# falls back to pip where uv cannot be had. Used by the instructor's Makefile and, as the whole
-# Makefile, by the student edition.
+# `make lab`: a virtual environment with the course's packages only (numpy, matplotlib,
+# ipywidgets, JupyterLab and the course's dltrain), then JupyterLab on notebooks/. It installs with
+# uv, fetched from the package index into that environment, or with pip where uv cannot be had.
 
 PYTHON    ?= python3
 LAB_VENV  ?= .venv
