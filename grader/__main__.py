@@ -1,4 +1,5 @@
-"""``python -m grader``: release, validate, grade, demo, bench, normalize."""
+"""``python -m grader``: release, validate, grade, judge, publish, demo, bench, bench-course, dist,
+normalize, check."""
 
 from __future__ import annotations
 
@@ -101,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--submissions", type=int, default=20)
     p.add_argument("--assignment", default="00_inputs")
     p.add_argument("--jobs", type=int, default=2)
+
+    p = sub.add_parser("bench-course", help="run every solution notebook and print its time")
+    p.add_argument("aids", nargs="*", help="assignment ids (default: all)")
+
+    p = sub.add_parser("dist", help="write the student edition (no solutions, no grader)")
+    p.add_argument("out", type=Path, help="the folder to write (e.g. student-edition)")
+    p.add_argument("--force", action="store_true",
+                   help="replace what a previous build wrote in OUT (nothing else)")
 
     sub.add_parser("normalize", help="clear outputs and fix metadata of solutions/ in place")
 
@@ -233,6 +242,30 @@ def cmd_bench(args) -> int:
     return bench(args.assignment, args.submissions, args.jobs)
 
 
+def cmd_bench_course(args) -> int:
+    from .bench_course import bench_course
+
+    unknown = set(args.aids) - set(assignment_ids())
+    if unknown:
+        print(f"unknown assignment(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    return bench_course(args.aids or None)
+
+
+def cmd_dist(args) -> int:
+    from .dist import DistError, build
+
+    try:
+        files = build(args.out, force=args.force)
+    except DistError as exc:
+        print(f"dist: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote the student edition to {args.out}: {len(files)} files (notebooks/, "
+          f"helpers/dltrain/, README.md, pyproject.toml, environment.yml, Makefile); "
+          f"scanned: no solution, hidden test, catalogue or grader")
+    return 0
+
+
 def cmd_normalize(args) -> int:
     from .notebooks import KERNELSPEC, blank_notebook_like, read_notebook, write_notebook
 
@@ -260,7 +293,8 @@ def cmd_check(args) -> int:
 
 COMMANDS = {"release": cmd_release, "validate": cmd_validate, "grade": cmd_grade,
             "judge": cmd_judge, "publish": cmd_publish, "demo": cmd_demo, "bench": cmd_bench,
-            "normalize": cmd_normalize, "check": cmd_check}
+            "bench-course": cmd_bench_course, "dist": cmd_dist, "normalize": cmd_normalize,
+            "check": cmd_check}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,6 +6,8 @@
 import os
 import sys
 
+from dltrain._guide import CODE_STUB
+
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -15,7 +17,9 @@ c.CourseDirectory.root = ROOT
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+# The stub students see instead of a solution (``python -m grader release`` also names the
+# exercise in each stub's message).
+c.ClearSolutions.code_stub = {"python": CODE_STUB}
 c.ClearHiddenTests.begin_test_delimeter = "BEGIN HIDDEN TESTS"
 c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
 

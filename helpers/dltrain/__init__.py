@@ -16,6 +16,8 @@ Modules (import the one you need, e.g. ``from dltrain import data, plotting``):
 ``surfaces``    2-D test functions with gradients and Hessians
 ``plotting``    loss curves, contour plots with optimizer paths, per-layer histograms
 ``widgets``     slider-driven plots that fall back to a static plot without a front end
+``guide``       errors that say which exercise a cell needs (every setup cell imports it)
+``validate``    ``dltrain-validate NOTEBOOK``: run a notebook as saved, list its tests
 ``grading``     the notebook side of the autograder's hidden tests
 """
 
