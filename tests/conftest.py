@@ -17,6 +17,7 @@ KERNEL_FILES = {"test_grading.py", "test_hostile.py", "test_nbgrader.py", "test_
                 "test_dist.py", "test_release.py", "test_validate.py"}
 # Single tests that start kernels or worker processes in otherwise fast files.
 KERNEL_TESTS = {"test_a_class_of_30_with_a_roster_has_one_row_per_student_and_assignment",
+                "test_each_lms_fixture_is_graded_with_every_file_and_student_accounted_for",
                 "test_cli_validate_exit_status", "test_without_bubblewrap_grading_warns_loudly",
                 "test_cli_grade_runs_even_when_nothing_is_gradable",
                 "test_a_broken_worker_costs_only_its_own_submission",

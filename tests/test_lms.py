@@ -215,3 +215,28 @@ def test_a_class_of_30_with_a_roster_has_one_row_per_student_and_assignment(tmp_
             "listed below); 15 row(s) for students with nothing gradable.") in report
     assert "s03/scratch.ipynb: not a notebook the grader can read" in report
     shutil.rmtree(subs)   # the submissions are gone; judge and publish need only the output
+
+
+@pytest.mark.parametrize("lms,roster", [
+    ("canvas", CANVAS_ROSTER), ("moodle", WORKSHEET),
+    ("nbgrader", "id,name\nada,Ada\nben,Ben\ncleo,Cleo\n")])
+def test_each_lms_fixture_is_graded_with_every_file_and_student_accounted_for(tmp_path, lms,
+                                                                           roster):
+    (tmp_path / "roster.csv").write_text(roster)
+    out = tmp_path / "out"
+    results = grade_batch(FIXTURES / lms, out, jobs=2, progress=False,
+                          roster=tmp_path / "roster.csv")
+    found = _found(lms)
+    rostered = {s.id for s in read_roster(tmp_path / "roster.csv").students}
+    scope = {r.assignment for r in results}
+    keys = [r.key for r in results]
+    assert len(keys) == len(set(keys)), "one row per student and assignment"
+    assert {(sid, aid) for sid in rostered for aid in scope} <= set(keys)
+    with_file = [r for r in results if r.path]
+    assert len(with_file) + len(found.explained) >= found.notebooks_found
+    report = (out / "report.html").read_text()
+    assert f"{found.notebooks_found} notebook(s) found" in report
+    exports = sorted(p.name for p in out.glob("*-import-*.csv"))
+    assert exports == ([] if lms == "nbgrader" else
+                       [f"{'canvas' if lms == 'canvas' else 'moodle'}-import-{aid}.csv"
+                        for aid in sorted(scope)])
