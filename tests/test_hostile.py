@@ -611,7 +611,6 @@ def test_process_cap(hostile):
 
 @pytest.mark.parametrize("name,reason", [("malformed_json", "not valid JSON"),
                                          ("empty_file", "empty"),
-                                         ("renamed_notebook", "renamed"),
                                          ("r_kernelspec", "not Python")])
 def test_ungradable_files_are_reported_with_their_reason(hostile, name, reason):
     result = _result(hostile, name)
@@ -619,6 +618,12 @@ def test_ungradable_files_are_reported_with_their_reason(hostile, name, reason):
     assert reason in result.reason
     assert result.total == 0
     assert reason in _feedback(hostile, result)
+
+
+def test_a_renamed_notebook_is_identified_by_its_graded_cells(hostile):
+    result = _result(hostile, "renamed_notebook")
+    assert _full(result)
+    assert result.path.endswith("my copy.ipynb")
 
 
 def test_another_assignments_notebook_is_recognised(hostile):

@@ -127,6 +127,14 @@ def test_hidden_tests_fail_loudly_where_no_solutions_are_at_hand(tmp_path):
     assert "FAILED LOUDLY" in done.stdout and "instructor's solutions" in done.stdout
 
 
+def _max_points() -> float:
+    """The assignment's points, from its source notebook (exercises and questions)."""
+    from grader.notebooks import exercises
+
+    source = read_notebook(REPO_ROOT / "solutions" / AID / f"{AID}.ipynb")
+    return sum(e.points for e in exercises(source))
+
+
 def test_grade_writes_its_scores_into_an_nbgrader_gradebook(course, tmp_path):
     from nbgrader.api import Gradebook
 
@@ -139,5 +147,5 @@ def test_grade_writes_its_scores_into_an_nbgrader_gradebook(course, tmp_path):
     with Gradebook(url) as gb:
         ada = gb.find_submission(AID, "ada")
         bob = gb.find_submission(AID, "bob")
-        assert ada.score == ada.max_score == 9
+        assert ada.score == ada.max_score == _max_points()
         assert bob.notebooks[0].grades and bob.score < bob.max_score
