@@ -69,7 +69,7 @@ def release(aids: list[str] | None = None, dest: Path = RELEASE_DIR,
     return written
 
 
-def _generate(aid: str, source: Path, course: Path) -> Path:
+def _generate(aid: str, source: Path, course: Path, db_url: str | None = None) -> Path:
     from nbgrader.converters import GenerateAssignment
     from nbgrader.converters.base import NbGraderException
     from nbgrader.coursedir import CourseDirectory
@@ -85,7 +85,7 @@ def _generate(aid: str, source: Path, course: Path) -> Path:
     config.CourseDirectory.root = str(course)
     config.CourseDirectory.source_directory = "source"
     config.CourseDirectory.release_directory = "release"
-    config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    config.CourseDirectory.db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
     config.CourseDirectory.assignment_id = aid
     config.GenerateAssignment.force = True
     config.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -26,9 +26,9 @@ from grader import RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR, assignment_ids
 from grader.batch import grade_batch
 from grader.execute import Limits
 from grader.grade import Options
+from grader.model import GRADED, NOT_GRADED, PARTLY_GRADED
 from grader.notebooks import grade_id, read_notebook, write_notebook
-from grader.report import csv_cell
-from grader.results import GRADED, NOT_GRADED, PARTLY_GRADED
+from grader.publish import csv_cell
 from grader.samples import reference_submission
 from grader.sandbox import resource_limits, sandbox_works
 
