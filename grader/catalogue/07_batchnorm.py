@@ -8,6 +8,40 @@ _RUNNING = '''    new_state = {
     }
 '''
 
+_BN2D_FROM_SCRATCH = """
+def batchnorm2d_forward(x, gamma, beta, state, *, train, momentum=0.1, eps=1e-5):
+    x = np.asarray(x, dtype=float)
+    shape = (1, -1, 1, 1)
+    if not train:
+        x_hat = (x - state["running_mean"].reshape(shape)) / np.sqrt(
+            state["running_var"].reshape(shape) + eps)
+        return gamma.reshape(shape) * x_hat + beta.reshape(shape), dict(state)
+    n = COUNT
+    if x.shape[0] * x.shape[2] * x.shape[3] < 2:
+        raise ValueError("need at least two values per channel")
+    mean = x.mean(axis=AXES, keepdims=True)
+    var = x.var(axis=AXES, keepdims=True)
+    x_hat = (x - mean) / np.sqrt(var + eps)
+    mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+    new_state = {
+        "running_mean": (1 - momentum) * state["running_mean"] + momentum * mean,
+        "running_var": (1 - momentum) * state["running_var"] + momentum * var * n / (n - 1)}
+    return gamma.reshape(shape) * x_hat + beta.reshape(shape), new_state
+"""
+
+_GN_STRIDED = """
+def groupnorm_forward(x, gamma, beta, groups, *, eps=1e-5):
+    x = np.asarray(x, dtype=float)
+    N, C, H, W = x.shape
+    if C % groups:
+        raise ValueError("C must be a multiple of groups")
+    grouped = x.reshape(N, C // groups, groups, H, W)
+    mean = grouped.mean(axis=(1, 3, 4), keepdims=True)
+    std = np.sqrt(grouped.var(axis=(1, 3, 4), keepdims=True) + eps)
+    x_hat = ((grouped - mean) / std).reshape(N, C, H, W)
+    return gamma.reshape(1, C, 1, 1) * x_hat + beta.reshape(1, C, 1, 1)
+"""
+
 ENTRIES = [
     # ---- batchnorm_forward (deterministic: named by matching outputs)
     Wrong("batchnorm_forward", "normalizes with the unbiased variance (divides by N - 1)",
@@ -39,6 +73,10 @@ def batchnorm_forward(x, gamma, beta, state, *, train, momentum=0.1, eps=1e-5):
     }
     return gamma * x_hat + beta, new_state, (x_hat, gamma, std)
 ''', loses=("test_batchnorm_forward",)),
+    Wrong("batchnorm_forward", "normalizes with the running averages in training mode",
+          edits=[("x_hat = (x - mean) / std                               # (N, D)",
+                  'x_hat = (x - state["running_mean"]) / np.sqrt(state["running_var"] + eps)')],
+          loses=("test_batchnorm_forward",)),
     Wrong("batchnorm_forward", "forgets eps in the square root",
           edits=[("std = np.sqrt(var + eps)", "std = np.sqrt(var)"),
                  ('np.sqrt(state["running_var"] + eps)', 'np.sqrt(state["running_var"])')],
@@ -108,11 +146,15 @@ def batchnorm_backward(dout, cache):
           edits=[("dgamma = (dout * x_hat).sum(axis=0)", "dgamma = (dout * x_hat).sum(axis=1)"),
                  ("- x_hat * dgamma)", "- x_hat * (dout * x_hat).sum(axis=0))")],
           loses=("test_batchnorm_backward",)),
-    Wrong("batchnorm_backward", "forgets the path through the variance (the x_hat * dgamma "
-          "term)", edits=[("N * dout - dbeta - x_hat * dgamma", "N * dout - dbeta")],
+    Wrong("batchnorm_backward", "leaves out the path through the variance",
+          edits=[("N * dout - dbeta - x_hat * dgamma", "N * dout - dbeta")],
           loses=("test_batchnorm_backward",)),
-    Wrong("batchnorm_backward", "forgets the path through the mean (the dbeta term)",
+    Wrong("batchnorm_backward", "leaves out the path through the mean",
           edits=[("N * dout - dbeta - x_hat * dgamma", "N * dout - x_hat * dgamma")],
+          loses=("test_batchnorm_backward",)),
+    Wrong("batchnorm_backward", "counts the path through the variance twice (drops the 1/2 of "
+          "the square root's derivative)",
+          edits=[("N * dout - dbeta - x_hat * dgamma", "N * dout - dbeta - 2 * x_hat * dgamma")],
           loses=("test_batchnorm_backward",)),
     Wrong("batchnorm_backward", "leaves gamma out of dx",
           edits=[("dx = gamma / (N * std)", "dx = 1 / (N * std)")],
@@ -199,5 +241,126 @@ def layernorm_forward(x, gamma, beta, *, eps=1e-5):
     centred = columns - columns.mean(axis=0)
     x_hat = (centred / np.sqrt(np.std(columns, axis=0) ** 2 + eps)).T
     return x_hat * gamma + beta, None
+'''),
+    # ---- questions
+    Wrong("q_running_mean", "gives the gap 5 * 0.9^10 instead of the running mean",
+          source="q_running_mean = 5 * 0.9 ** 10", loses=("test_q_running_mean",)),
+    Wrong("q_running_mean", "reads the momentum as the weight of the old value, as Keras does",
+          source="q_running_mean = 5 * (1 - 0.1 ** 10)", loses=("test_q_running_mean",)),
+    Wrong("q_running_mean", "takes a single step", source="q_running_mean = 0.5",
+          loses=("test_q_running_mean",)),
+    Alternative("q_running_mean", "rounds to three significant digits",
+                source="q_running_mean = 3.26"),
+    Alternative("q_running_mean", "runs the ten updates in a loop", source='''
+q_running_mean = 0.0
+for _ in range(10):
+    q_running_mean = 0.9 * q_running_mean + 0.1 * 5
+'''),
+    Wrong("q_grad_scale", "scales the gradient like the weights", source="q_grad_scale = 10",
+          loses=("test_q_grad_scale",)),
+    Wrong("q_grad_scale", "expects the gradient not to change because the outputs do not",
+          source="q_grad_scale = 1", loses=("test_q_grad_scale",)),
+    Wrong("q_grad_scale", "gives the factor on the relative step (1/a^2), not on the gradient",
+          source="q_grad_scale = 0.01", loses=("test_q_grad_scale",)),
+    Alternative("q_grad_scale", "writes the fraction", source="q_grad_scale = 1 / 10"),
+    Wrong("q_eval_single", "normalizes the single example with its own statistics (x_hat = 0, "
+          "so the output is beta)", source="q_eval_single = 1", loses=("test_q_eval_single",)),
+    Wrong("q_eval_single", "divides by the running variance instead of its square root",
+          source="q_eval_single = 3 * (6 - 2) / 4 + 1", loses=("test_q_eval_single",)),
+    Wrong("q_eval_single", "forgets to divide by the running standard deviation",
+          source="q_eval_single = 3 * (6 - 2) + 1", loses=("test_q_eval_single",)),
+    Alternative("q_eval_single", "gives the number", source="q_eval_single = 7"),
+    Wrong("q_group_size", "counts batch normalization's values per channel (N * H * W)",
+          source="q_group_size = 16 * 7 * 7", loses=("test_q_group_size",)),
+    Wrong("q_group_size", "counts layer normalization's values per image (C * H * W)",
+          source="q_group_size = 32 * 7 * 7", loses=("test_q_group_size",)),
+    Wrong("q_group_size", "counts instance normalization's values (H * W)",
+          source="q_group_size = 7 * 7", loses=("test_q_group_size",)),
+    Wrong("q_group_size", "includes the batch in each group",
+          source="q_group_size = 16 * 4 * 49", loses=("test_q_group_size",)),
+    Alternative("q_group_size", "gives the number as a float", source="q_group_size = 196.0"),
+    # ---- batchnorm2d_forward (judged on its own: a wrong batchnorm_forward is not its mistake)
+    Wrong("batchnorm2d_forward", "reshapes the map to (-1, C) without moving the channel axis "
+          "last, mixing channels",
+          edits=[("rows = x.transpose(0, 2, 3, 1).reshape(-1, C)", "rows = x.reshape(-1, C)"),
+                 ("out.reshape(N, H, W, C).transpose(0, 3, 1, 2)", "out.reshape(N, C, H, W)")],
+          loses=("test_batchnorm2d_forward",)),
+    Wrong("batchnorm2d_forward", "normalizes each channel of each image on its own (instance "
+          "normalization)", source=_BN2D_FROM_SCRATCH.replace("AXES", "(2, 3)").replace(
+              "COUNT", "x.shape[2] * x.shape[3]"),
+          loses=("test_batchnorm2d_forward",)),
+    Wrong("batchnorm2d_forward", "normalizes over the batch only, one statistic per channel and "
+          "position", source=_BN2D_FROM_SCRATCH.replace("AXES", "0").replace(
+              "COUNT", "x.shape[0]"),
+          loses=("test_batchnorm2d_forward",)),
+    Wrong("batchnorm2d_forward", "corrects the running variance with N / (N - 1) instead of "
+          "n / (n - 1), n = N * H * W",
+          source=_BN2D_FROM_SCRATCH.replace("AXES", "(0, 2, 3)").replace(
+              "COUNT", "x.shape[0] * x.shape[2] * x.shape[3]").replace(
+              "var * n / (n - 1)", "var * len(x) / (len(x) - 1)"),
+          loses=("test_batchnorm2d_forward",)),
+    Wrong("batchnorm2d_forward", "uses the batch statistics in evaluation mode",
+          edits=[("batchnorm_forward(rows, gamma, beta, state, train=train,",
+                  "batchnorm_forward(rows, gamma, beta, state, train=True,")],
+          loses=("test_batchnorm2d_forward",)),
+    Alternative("batchnorm2d_forward", "computes the statistics over axes (0, 2, 3) directly",
+                source=_BN2D_FROM_SCRATCH.replace("AXES", "(0, 2, 3)").replace(
+                    "COUNT", "x.shape[0] * x.shape[2] * x.shape[3]")),
+    Alternative("batchnorm2d_forward", "moves the channel axis with np.moveaxis", source='''
+def batchnorm2d_forward(x, gamma, beta, state, *, train, momentum=0.1, eps=1e-5):
+    channels_last = np.moveaxis(np.asarray(x, dtype=float), 1, -1)
+    out, new_state, _ = batchnorm_forward(channels_last.reshape(-1, x.shape[1]), gamma, beta,
+                                          state, train=train, momentum=momentum, eps=eps)
+    return np.moveaxis(out.reshape(channels_last.shape), -1, 1), new_state
+'''),
+    # ---- groupnorm_forward
+    Wrong("groupnorm_forward", "puts every G-th channel in a group instead of consecutive "
+          "channels", source=_GN_STRIDED, loses=("test_groupnorm_forward",)),
+    Wrong("groupnorm_forward", "normalizes each channel on its own (instance normalization)",
+          edits=[("grouped = x.reshape(N, groups, -1)", "grouped = x.reshape(N, C, -1)")],
+          loses=("test_groupnorm_forward",)),
+    Wrong("groupnorm_forward", "normalizes each image over all its channels (layer "
+          "normalization)", edits=[("grouped = x.reshape(N, groups, -1)",
+                                    "grouped = x.reshape(N, 1, -1)")],
+          loses=("test_groupnorm_forward",)),
+    Wrong("groupnorm_forward", "normalizes each group over the whole batch",
+          edits=[("mean = grouped.mean(axis=2, keepdims=True)",
+                  "mean = grouped.mean(axis=(0, 2), keepdims=True)"),
+                 ("std = np.sqrt(grouped.var(axis=2, keepdims=True) + eps)",
+                  "std = np.sqrt(grouped.var(axis=(0, 2), keepdims=True) + eps)")],
+          loses=("test_groupnorm_forward",)),
+    Wrong("groupnorm_forward", "uses the unbiased variance (ddof=1)",
+          edits=[("grouped.var(axis=2, keepdims=True)",
+                  "grouped.var(axis=2, ddof=1, keepdims=True)")],
+          loses=("test_groupnorm_forward",)),
+    Wrong("groupnorm_forward", "forgets eps",
+          edits=[("np.sqrt(grouped.var(axis=2, keepdims=True) + eps)",
+                  "np.sqrt(grouped.var(axis=2, keepdims=True))")],
+          loses=("test_groupnorm_forward",)),
+    Wrong("groupnorm_forward", "does not raise when C is not a multiple of groups",
+          edits=[('    if C % groups:\n        raise ValueError(f"{C} channels cannot be split '
+                  'into {groups} groups")\n', "")],
+          loses=("test_groupnorm_forward",)),
+    Alternative("groupnorm_forward", "loops over the groups with np.split", source='''
+def groupnorm_forward(x, gamma, beta, groups, *, eps=1e-5):
+    x = np.asarray(x, dtype=float)
+    if x.shape[1] % groups != 0:
+        raise ValueError("the channels must split evenly into the groups")
+    parts = []
+    for part in np.split(x, groups, axis=1):
+        mean = part.mean(axis=(1, 2, 3), keepdims=True)
+        var = ((part - mean) ** 2).mean(axis=(1, 2, 3), keepdims=True)
+        parts.append((part - mean) / np.sqrt(var + eps))
+    return np.concatenate(parts, axis=1) * gamma[:, None, None] + beta[:, None, None]
+'''),
+    Alternative("groupnorm_forward", "reshapes to five axes (N, G, C/G, H, W)", source='''
+def groupnorm_forward(x, gamma, beta, groups, *, eps=1e-5):
+    N, C, H, W = np.shape(x)
+    if C % groups:
+        raise ValueError("C must be a multiple of groups")
+    g = np.asarray(x, dtype=float).reshape(N, groups, C // groups, H, W)
+    g = (g - g.mean(axis=(2, 3, 4), keepdims=True)) / np.sqrt(
+        g.var(axis=(2, 3, 4), keepdims=True) + eps)
+    return g.reshape(N, C, H, W) * np.reshape(gamma, (1, C, 1, 1)) + np.reshape(beta, (1, C, 1, 1))
 '''),
 ]
