@@ -81,45 +81,47 @@ def activation_derivative(z, activation):
           loses=("test_backward_factor",)),
     Wrong("backward_factor", "uses E[phi'(z)]^2, the square of the mean slope, instead of "
           "E[phi'(z)^2]",
-          edits=[("mean_square_slope = np.sum(weights * slope(z_std * nodes) ** 2) / "
-                  "np.sqrt(2 * np.pi)",
-                  "mean_square_slope = (np.sum(weights * slope(z_std * nodes)) / "
-                  "np.sqrt(2 * np.pi)) ** 2")],
+          edits=[("mean_square_slope = np.sum(slope(z) ** 2 * density) * (z[1] - z[0])",
+                  "mean_square_slope = (np.sum(slope(z) * density) * (z[1] - z[0])) ** 2")],
           loses=("test_backward_factor",)),
     Wrong("backward_factor", "uses phi'(0)^2, the slope at z = 0, instead of its mean square",
-          edits=[("mean_square_slope = np.sum(weights * slope(z_std * nodes) ** 2) / "
-                  "np.sqrt(2 * np.pi)",
+          edits=[("mean_square_slope = np.sum(slope(z) ** 2 * density) * (z[1] - z[0])",
                   "mean_square_slope = float(slope(np.zeros(1))[0]) ** 2")],
           loses=("test_backward_factor",)),
-    Wrong("backward_factor", "leaves out the 1 / sqrt(2 pi) of the normal density",
-          edits=[("mean_square_slope = np.sum(weights * slope(z_std * nodes) ** 2) / "
-                  "np.sqrt(2 * np.pi)",
-                  "mean_square_slope = np.sum(weights * slope(z_std * nodes) ** 2)")],
+    Wrong("backward_factor", "sums over the grid without the spacing dz",
+          edits=[("mean_square_slope = np.sum(slope(z) ** 2 * density) * (z[1] - z[0])",
+                  "mean_square_slope = np.sum(slope(z) ** 2 * density)")],
           loses=("test_backward_factor",)),
-    Wrong("backward_factor", "spreads z by z_std^2 instead of z_std",
-          edits=[("slope(z_std * nodes)", "slope(z_std**2 * nodes)")],
+    Wrong("backward_factor", "takes z_std for the variance of z",
+          edits=[("z = z_std * np.linspace(-10.0, 10.0, 100_001)",
+                  "z = np.sqrt(z_std) * np.linspace(-10.0, 10.0, 100_001)"),
+                 ("np.exp(-0.5 * (z / z_std) ** 2) / (z_std * np.sqrt(2 * np.pi))",
+                  "np.exp(-0.5 * z ** 2 / z_std) / np.sqrt(2 * np.pi * z_std)")],
           loses=("test_backward_factor",)),
     Wrong("backward_factor", "returns the factor of the root mean square (the square root)",
           edits=[("return float(n_out * weight_std**2 * mean_square_slope)",
                   "return float(np.sqrt(n_out * weight_std**2 * mean_square_slope))")],
           loses=("test_backward_factor",)),
-    Wrong("backward_factor", "puts a quadrature node at z = 0, where ReLU's slope jumps (an odd "
-          "number of nodes)",
-          edits=[("hermegauss(200)", "hermegauss(101)")],
-          loses=("test_backward_factor",)),
-    Alternative("backward_factor", "averages phi'^2 against the normal density on a fine grid",
+    Wrong("backward_factor", "integrates with Gauss-Hermite nodes that include z = 0, where "
+          "ReLU's slope jumps (an odd number of nodes)", source='''
+def backward_factor(slope, n_out, weight_std, z_std):
+    nodes, weights = np.polynomial.hermite_e.hermegauss(101)
+    mean_square = np.sum(weights * slope(z_std * nodes) ** 2) / np.sqrt(2 * np.pi)
+    return n_out * weight_std ** 2 * mean_square
+''', loses=("test_backward_factor",)),
+    Alternative("backward_factor", "the trapezoidal rule over +-8 standard deviations",
                 source='''
 def backward_factor(slope, n_out, weight_std, z_std):
-    z = np.linspace(-10.0, 10.0, 20001) * z_std
-    density = np.exp(-0.5 * (z / z_std) ** 2) / (z_std * np.sqrt(2 * np.pi))
-    mean_square = np.sum(slope(z) ** 2 * density) * (z[1] - z[0])
-    return n_out * weight_std ** 2 * mean_square
+    z = np.linspace(-8.0 * z_std, 8.0 * z_std, 40001)
+    density = np.exp(-z * z / (2.0 * z_std * z_std)) / np.sqrt(2.0 * np.pi * z_std * z_std)
+    return float(n_out) * weight_std * weight_std * np.trapezoid(slope(z) ** 2 * density, z)
 '''),
-    Alternative("backward_factor", "physicists' Gauss-Hermite nodes, z = sqrt(2) s x", source='''
+    Alternative("backward_factor", "a standard normal grid x, with z = z_std * x", source='''
 def backward_factor(slope, n_out, weight_std, z_std):
-    x, w = np.polynomial.hermite.hermgauss(150)
-    expectation = np.dot(w, np.square(slope(np.sqrt(2.0) * z_std * x))) / np.sqrt(np.pi)
-    return float(n_out) * float(weight_std) ** 2 * float(expectation)
+    x, dx = np.linspace(-12, 12, 240_001, retstep=True)
+    phi = np.exp(-x ** 2 / 2) / np.sqrt(2 * np.pi)
+    expectation = np.dot(np.square(slope(z_std * x)), phi) * dx
+    return n_out * weight_std ** 2 * expectation
 '''),
     # ---- layer_gradient_norms
     Wrong("layer_gradient_norms", "forgets the activation derivative in the backward pass",
