@@ -36,6 +36,25 @@ def activation_derivative(z, activation):
         return np.ones_like(z)
     raise ValueError(activation)
 ''', loses=("test_activation_derivative",), feedback="modified its input z in place"),
+    Wrong("activation_derivative",
+          "uses tanh's formula 1 - s^2 for the sigmoid's slope (s = sigmoid(z))",
+          edits=[("return e / (1.0 + e) ** 2",
+                  "return 1.0 - (np.where(z >= 0, 1.0, e) / (1.0 + e)) ** 2")],
+          loses=("test_activation_derivative",)),
+    Wrong("activation_derivative", "returns tanh(z) instead of its derivative",
+          edits=[("return 1.0 - np.tanh(z) ** 2", "return np.tanh(z)")],
+          loses=("test_activation_derivative",)),
+    Wrong("activation_derivative", "returns relu(z) instead of its derivative",
+          edits=[("np.where(z > 0, 1.0, 0.0)", "np.maximum(z, 0.0)")],
+          loses=("test_activation_derivative",)),
+    Wrong("activation_derivative", "returns an integer array for ReLU (np.where(z > 0, 1, 0))",
+          edits=[("np.where(z > 0, 1.0, 0.0)", "np.where(z > 0, 1, 0)")],
+          loses=("test_activation_derivative",), feedback="should be a float array"),
+    Wrong("activation_derivative",
+          "treats an unknown activation name as linear instead of raising ValueError",
+          edits=[('raise ValueError(f"unknown activation {activation!r}; expected sigmoid, tanh, '
+                  'relu or linear")', "return np.ones_like(z)")],
+          loses=("test_activation_derivative",), feedback="should raise ValueError"),
     Alternative("activation_derivative", "sigma(1 - sigma) with a naive sigmoid that overflows "
                 "(warnings only) and 1 / cosh^2", source='''
 def activation_derivative(z, activation):
@@ -50,6 +69,59 @@ def activation_derivative(z, activation):
     elif activation == "linear":
         return np.ones(z.shape)
     raise ValueError("unknown activation " + str(activation))
+'''),
+    # ---- backward_factor
+    Wrong("backward_factor", "forgets the factor n_out",
+          edits=[("return float(n_out * weight_std**2 * mean_square_slope)",
+                  "return float(weight_std**2 * mean_square_slope)")],
+          loses=("test_backward_factor",)),
+    Wrong("backward_factor", "uses the weight standard deviation instead of the variance",
+          edits=[("return float(n_out * weight_std**2 * mean_square_slope)",
+                  "return float(n_out * weight_std * mean_square_slope)")],
+          loses=("test_backward_factor",)),
+    Wrong("backward_factor", "uses E[phi'(z)]^2, the square of the mean slope, instead of "
+          "E[phi'(z)^2]",
+          edits=[("mean_square_slope = np.sum(slope(z) ** 2 * density) * (z[1] - z[0])",
+                  "mean_square_slope = (np.sum(slope(z) * density) * (z[1] - z[0])) ** 2")],
+          loses=("test_backward_factor",)),
+    Wrong("backward_factor", "uses phi'(0)^2, the slope at z = 0, instead of its mean square",
+          edits=[("mean_square_slope = np.sum(slope(z) ** 2 * density) * (z[1] - z[0])",
+                  "mean_square_slope = float(slope(np.zeros(1))[0]) ** 2")],
+          loses=("test_backward_factor",)),
+    Wrong("backward_factor", "sums over the grid without the spacing dz",
+          edits=[("mean_square_slope = np.sum(slope(z) ** 2 * density) * (z[1] - z[0])",
+                  "mean_square_slope = np.sum(slope(z) ** 2 * density)")],
+          loses=("test_backward_factor",)),
+    Wrong("backward_factor", "takes z_std for the variance of z",
+          edits=[("z = z_std * np.linspace(-10.0, 10.0, 100_001)",
+                  "z = np.sqrt(z_std) * np.linspace(-10.0, 10.0, 100_001)"),
+                 ("np.exp(-0.5 * (z / z_std) ** 2) / (z_std * np.sqrt(2 * np.pi))",
+                  "np.exp(-0.5 * z ** 2 / z_std) / np.sqrt(2 * np.pi * z_std)")],
+          loses=("test_backward_factor",)),
+    Wrong("backward_factor", "returns the factor of the root mean square (the square root)",
+          edits=[("return float(n_out * weight_std**2 * mean_square_slope)",
+                  "return float(np.sqrt(n_out * weight_std**2 * mean_square_slope))")],
+          loses=("test_backward_factor",)),
+    Wrong("backward_factor", "integrates with Gauss-Hermite nodes that include z = 0, where "
+          "ReLU's slope jumps (an odd number of nodes)", source='''
+def backward_factor(slope, n_out, weight_std, z_std):
+    nodes, weights = np.polynomial.hermite_e.hermegauss(101)
+    mean_square = np.sum(weights * slope(z_std * nodes) ** 2) / np.sqrt(2 * np.pi)
+    return n_out * weight_std ** 2 * mean_square
+''', loses=("test_backward_factor",)),
+    Alternative("backward_factor", "the trapezoidal rule over +-8 standard deviations",
+                source='''
+def backward_factor(slope, n_out, weight_std, z_std):
+    z = np.linspace(-8.0 * z_std, 8.0 * z_std, 40001)
+    density = np.exp(-z * z / (2.0 * z_std * z_std)) / np.sqrt(2.0 * np.pi * z_std * z_std)
+    return float(n_out) * weight_std * weight_std * np.trapezoid(slope(z) ** 2 * density, z)
+'''),
+    Alternative("backward_factor", "a standard normal grid x, with z = z_std * x", source='''
+def backward_factor(slope, n_out, weight_std, z_std):
+    x, dx = np.linspace(-12, 12, 240_001, retstep=True)
+    phi = np.exp(-x ** 2 / 2) / np.sqrt(2 * np.pi)
+    expectation = np.dot(np.square(slope(z_std * x)), phi) * dx
+    return n_out * weight_std ** 2 * expectation
 '''),
     # ---- layer_gradient_norms
     Wrong("layer_gradient_norms", "forgets the activation derivative in the backward pass",
@@ -167,4 +239,31 @@ def clip_grad_value(grads, clip_value):
         out[key] = np.maximum(np.minimum(grads[key], clip_value), -clip_value)
     return out
 '''),
+    # ---- questions
+    Wrong("q_linear_ratio", "counts 20 factors of 0.5, one too many",
+          source="q_linear_ratio = 0.5 ** 20", loses=("test_q_linear_ratio",)),
+    Wrong("q_linear_ratio", "gives the ratio upside down (2^19)",
+          source="q_linear_ratio = 2.0 ** 19", loses=("test_q_linear_ratio",)),
+    Wrong("q_linear_ratio", "answers for the weight gradients, equal in every layer",
+          source="q_linear_ratio = 1.0", loses=("test_q_linear_ratio",)),
+    Wrong("q_linear_ratio", "gives the factor of a single layer", source="q_linear_ratio = 0.5",
+          loses=("test_q_linear_ratio",)),
+    Alternative("q_linear_ratio", "a power of two written out",
+                source="q_linear_ratio = 2.0 ** -19"),
+    Alternative("q_linear_ratio", "the decimal value", source="q_linear_ratio = 1.9073e-06"),
+    Wrong("q_shrinks", "picks tanh, whose slope reaches 1 at z = 0", source='q_shrinks = "a"',
+          loses=("test_q_shrinks",)),
+    Wrong("q_shrinks", "picks ReLU, whose factor is 1/2 (its slope is 0 on half the inputs)",
+          source='q_shrinks = "c"', loses=("test_q_shrinks",)),
+    Wrong("q_shrinks", "misses that sigmoid's slope is at most 1/4", source='q_shrinks = "d"',
+          loses=("test_q_shrinks",)),
+    Alternative("q_shrinks", "the letter picked from a string", source='q_shrinks = "abcd"[1]'),
+    Wrong("q_effective_lr", "answers the nominal learning rate (clipping rescales every step here)",
+          source="q_effective_lr = 0.1", loses=("test_q_effective_lr",)),
+    Wrong("q_effective_lr", "multiplies the learning rate by the gradient norm instead of dividing",
+          source="q_effective_lr = 0.1 * 10", loses=("test_q_effective_lr",)),
+    Wrong("q_effective_lr", "divides by the squared gradient norm",
+          source="q_effective_lr = 0.1 / 100", loses=("test_q_effective_lr",)),
+    Alternative("q_effective_lr", "written as lr * max_norm / norm",
+                source="q_effective_lr = 0.1 * 1.0 / 10"),
 ]

@@ -58,6 +58,14 @@ def minibatches(X, y, batch_size, rng, drop_last=False):
         take = np.array(take)
         yield np.take(X, take, axis=0), np.take(y, take, axis=0)
 '''),
+    Alternative("minibatches", "orders the samples by np.argsort of uniform draws", source='''
+def minibatches(X, y, batch_size, rng, drop_last=False):
+    order = np.argsort(rng.random(len(X)))
+    n_batches = len(X) // batch_size if drop_last else int(np.ceil(len(X) / batch_size))
+    for k in range(n_batches):
+        chosen = order[k * batch_size:(k + 1) * batch_size]
+        yield X[chosen], y[chosen]
+'''),
     # ---- torch_schedules
     Wrong("torch_schedules", "applies the step decay one step late (first decay at step_size + 1)",
           edits=[("return lr * gamma ** (t // step_size)",
@@ -79,6 +87,9 @@ def minibatches(X, y, batch_size, rng, drop_last=False):
     Wrong("torch_schedules", "ignores eta_min in the cosine schedule",
           edits=[("return eta_min + 0.5 * (lr - eta_min) * (1 + np.cos(np.pi * t / T_max))",
                   "return 0.5 * lr * (1 + np.cos(np.pi * t / T_max))")],
+          loses=("test_torch_schedules",)),
+    Wrong("torch_schedules", "goes up instead of down ((1 - cos) / 2)",
+          edits=[("(1 + np.cos(np.pi * t / T_max))", "(1 - np.cos(np.pi * t / T_max))")],
           loses=("test_torch_schedules",)),
     Alternative("torch_schedules", "uses math.floor, exp-log and math.cos with clipping at T_max",
                 source='''
@@ -135,6 +146,10 @@ def linear_warmup(t, lr, warmup_steps):
     Wrong("numerical_hessian", "divides the centred difference by h instead of 2h",
           edits=[("np.asarray(grad_fn(point - e))) / (2 * h)",
                   "np.asarray(grad_fn(point - e))) / h")],
+          loses=("test_numerical_hessian",)),
+    Wrong("numerical_hessian", "divides the centred difference by h**2",
+          edits=[("np.asarray(grad_fn(point - e))) / (2 * h)",
+                  "np.asarray(grad_fn(point - e))) / h ** 2")],
           loses=("test_numerical_hessian",)),
     Wrong("numerical_hessian", "does not symmetrize the result",
           edits=[("return (H + H.T) / 2", "return H")],
@@ -241,4 +256,71 @@ def classify_critical_point(H, tol=1e-6):
              frozenset({0, 1}): "long furrow", frozenset({0, -1}): "long ridge"}
     return names[frozenset(signs)]
 '''),
+    # ---- largest_stable_lr
+    Wrong("largest_stable_lr", "returns 1 / lambda_max instead of 2 / lambda_max",
+          edits=[("return float(2.0 / largest) if largest > 0 else np.inf",
+                  "return float(1.0 / largest) if largest > 0 else np.inf")],
+          loses=("test_largest_stable_lr",)),
+    Wrong("largest_stable_lr", "uses the smallest positive eigenvalue (2 / lambda_min)", source='''
+def largest_stable_lr(H):
+    eigenvalues = np.linalg.eigvalsh(np.asarray(H, dtype=float))
+    positive = eigenvalues[eigenvalues > 0]
+    return float(2.0 / positive.min()) if positive.size else np.inf
+''', loses=("test_largest_stable_lr",)),
+    Wrong("largest_stable_lr", "lets negative curvature limit the rate (2 / max |lambda|)",
+          source='''
+def largest_stable_lr(H):
+    eigenvalues = np.linalg.eigvalsh(np.asarray(H, dtype=float))
+    if eigenvalues[-1] <= 0:
+        return np.inf
+    return float(2.0 / np.max(np.abs(eigenvalues)))
+''', loses=("test_largest_stable_lr",)),
+    Wrong("largest_stable_lr", "reads the eigenvalues off the diagonal",
+          edits=[("largest = np.linalg.eigvalsh(np.asarray(H, dtype=float))[-1]",
+                  "largest = np.max(np.diag(np.asarray(H, dtype=float)))")],
+          loses=("test_largest_stable_lr",)),
+    Wrong("largest_stable_lr", "returns 2 / lambda_max even when no eigenvalue is positive",
+          edits=[("return float(2.0 / largest) if largest > 0 else np.inf",
+                  "return float(2.0 / largest) if largest != 0 else np.inf")],
+          loses=("test_largest_stable_lr",)),
+    Wrong("largest_stable_lr", "returns 0 when no eigenvalue is positive",
+          edits=[("return float(2.0 / largest) if largest > 0 else np.inf",
+                  "return float(2.0 / largest) if largest > 0 else 0.0")],
+          loses=("test_largest_stable_lr",)),
+    Alternative("largest_stable_lr", "filters the positive eigenvalues of np.linalg.eigvals",
+                source='''
+def largest_stable_lr(H):
+    eigenvalues = np.real(np.linalg.eigvals(np.array(H, dtype=float)))
+    positive = eigenvalues[eigenvalues > 0]
+    if positive.size == 0:
+        return float("inf")
+    return 2 / positive.max()
+'''),
+    Alternative("largest_stable_lr", "np.linalg.eigh and math.inf", source='''
+import math
+
+
+def largest_stable_lr(H):
+    top = np.linalg.eigh(H)[0].max()
+    return 2.0 / top if top > 0 else math.inf
+'''),
+    # ---- questions
+    Wrong("q_convex", "applies 'convex of convex is convex' to exp(-x^2), whose outer e^-u "
+          "decreases", source='q_convex = "a"', loses=("test_q_convex",)),
+    Wrong("q_convex", "applies 'convex of convex is convex' to (max(x, 0) - 1)^2, whose outer "
+          "(u - 1)^2 is not monotone", source='q_convex = "b"', loses=("test_q_convex",)),
+    Alternative("q_convex", "the letter written with single quotes", source="q_convex = 'c'"),
+    Wrong("q_critical", "decides by the sign of the determinant (4 * -0.5 * -2 > 0)",
+          source='q_critical = "a"', loses=("test_q_critical",)),
+    Wrong("q_critical", "goes by the majority of the signs (two negative eigenvalues)",
+          source='q_critical = "b"', loses=("test_q_critical",)),
+    Wrong("q_critical", "takes the small eigenvalue -0.5 for zero", source='q_critical = "d"',
+          loses=("test_q_critical",)),
+    Alternative("q_critical", "the letter picked from a string", source='q_critical = "abcd"[2]'),
+    Wrong("q_escape", "linearizes the growth, ln(1000) / (eta |lambda|)",
+          source="q_escape = np.log(1000) / (0.1 * 5)", loses=("test_q_escape",)),
+    Wrong("q_escape", "grows by 1 + 2 eta |lambda| per step, counting the 2 of x^2 - y^2 twice",
+          source="q_escape = np.log(1000) / np.log(1 + 2 * 0.1 * 5)", loses=("test_q_escape",)),
+    Alternative("q_escape", "the whole number of steps", source="q_escape = 17"),
+    Alternative("q_escape", "log base 10", source="q_escape = 3 / np.log10(1.5)"),
 ]

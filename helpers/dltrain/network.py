@@ -48,6 +48,7 @@ __all__ = [
     "loss_and_grads",
     "mlp_layers",
     "predict",
+    "residual",
     "train",
 ]
 
@@ -195,6 +196,55 @@ def mlp_layers(sizes, *, activation_name="relu", before_activation=None,
         layers.append(activation(activation_name))
         layers.extend(_layer_list(after_activation, d_out, index, "after_activation"))
     return layers
+
+
+def residual(inner, *, name=None):
+    r"""A residual block: ``out = x + f(x)``, with ``f`` the inner layers (He et al., 2016).
+
+    Parameters
+    ----------
+    inner : list of Layer
+        The block's branch ``f``; its output must have the shape of its input.
+    name : str, optional
+        Shown by :func:`describe`; default ``"residual(<inner names>)"``.
+
+    Returns
+    -------
+    Layer
+        Its parameters and state are the inner layers', named by their position inside the
+        block: in a network whose layer 3 is a residual block, ``"3.0.W"`` is the weight of the
+        block's first inner layer.
+
+    Notes
+    -----
+    .. math:: h_l = h_{l-1} + f(h_{l-1}), \qquad
+              \frac{\partial\mathcal L}{\partial h_{l-1}} =
+              \frac{\partial\mathcal L}{\partial h_l} + \Big(\frac{\partial f}{\partial
+              h_{l-1}}\Big)^{\!\top} \frac{\partial\mathcal L}{\partial h_l}
+
+    The skip connection passes the gradient down unchanged, beside the branch's contribution:
+    a stack of blocks multiplies the backward signal by :math:`I + J_f` per block instead of
+    :math:`J_f`.
+    """
+    inner = _check_layers(inner)
+    label = name if name is not None else \
+        "residual(" + ", ".join(layer.name for layer in inner) + ")"
+
+    def init_fn(rng):
+        return init(inner, rng)
+
+    def forward_fn(x, params, state, *, train, rng):
+        out, new_state, tape = forward(inner, params, state, x, train=train, rng=rng)
+        if np.shape(out) != np.shape(x):
+            raise ValueError(f"{label}: the branch maps shape {np.shape(x)} to "
+                             f"{np.shape(out)}; a residual block needs the same shape")
+        return x + out, new_state, tape
+
+    def backward_fn(dout, tape):
+        grads = backward(inner, dout, tape)
+        return dout + tape[0]["grad_input"], grads
+
+    return Layer(forward_fn, backward_fn, init_fn, label)
 
 
 def _layer_list(factory, width, index, what):

@@ -223,6 +223,81 @@ def test_layers_breaking_the_protocol_get_a_clear_message():
 
 
 # ---------------------------------------------------------------------------------------------
+# residual blocks
+# ---------------------------------------------------------------------------------------------
+
+
+def residual_net(width=4, d_in=3, classes=3):
+    return [network.linear(d_in, width), network.activation("tanh"),
+            network.residual([network.linear(width, width), scale_layer(width),
+                              network.activation("tanh")]),
+            network.residual([counter_layer(), network.linear(width, width)]),
+            network.linear(width, classes)]
+
+
+def test_residual_adds_its_input_and_names_inner_parameters_by_position():
+    layers = residual_net()
+    params, state = network.init(layers, np.random.default_rng(0))
+    assert sorted(params) == ["0.W", "0.b", "2.0.W", "2.0.b", "2.1.s", "3.1.W", "3.1.b",
+                              "4.W", "4.b"]
+    assert list(state) == ["3.0.seen"]
+    X = np.random.default_rng(1).normal(size=(5, 3))
+    _, _, tape = network.forward(layers, params, state, X, train=True)
+    h = tape[2]["input"]
+    branch = np.tanh((h @ params["2.0.W"] + params["2.0.b"]) * params["2.1.s"])
+    np.testing.assert_allclose(tape[2]["output"], h + branch, rtol=1e-12)
+    assert network.describe(layers).splitlines()[2] == \
+        "2 residual(linear(4, 4), scale, tanh)"
+    assert network.residual([counter_layer()], name="skip").name == "skip"
+
+
+def test_residual_gradients_match_numerical_ones_and_state_is_threaded():
+    rng = np.random.default_rng(2)
+    layers = residual_net()
+    params, state = network.init(layers, rng)
+    X = rng.normal(size=(6, 3))
+    y = rng.integers(0, 3, size=6)
+    loss, grads, new_state = network.loss_and_grads(layers, params, state, X, y)
+    assert new_state["3.0.seen"] == 6 and state["3.0.seen"] == 0
+    for name in params:
+        def f(value, name=name):
+            varied = dict(params, **{name: value})
+            scores, _, _ = network.forward(layers, varied, state, X, train=True)
+            return softmax_cross_entropy(scores, y)[0]
+
+        assert rel_error(grads[name], numerical_gradient(f, params[name])) < 1e-6, name
+
+    def loss_of_input(x):
+        scores, _, _ = network.forward(layers, params, state, x, train=True)
+        return softmax_cross_entropy(scores, y)[0]
+
+    scores, _, tape = network.forward(layers, params, state, X, train=True)
+    network.backward(layers, softmax_cross_entropy(scores, y)[1], tape)
+    assert rel_error(tape[0]["grad_input"], numerical_gradient(loss_of_input, X)) < 1e-6
+
+
+def test_residual_passes_the_gradient_through_the_skip():
+    dead = network.Layer(lambda x, params, state, *, train, rng: (0 * x, state, None),
+                         lambda dout, cache: (0 * dout, {}), name="zero")
+    block = [network.residual([dead])]
+    X = np.arange(6.0).reshape(2, 3)
+    out, _, tape = network.forward(block, {}, {}, X, train=True)
+    np.testing.assert_array_equal(out, X)
+    dout = np.ones_like(X)
+    network.backward(block, dout, tape)
+    np.testing.assert_array_equal(tape[0]["grad_input"], dout)
+
+
+def test_residual_needs_a_branch_that_keeps_the_shape():
+    layers = [network.residual([network.linear(3, 2)])]
+    params, state = network.init(layers, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"residual\(linear\(3, 2\)\).*same shape"):
+        network.forward(layers, params, state, np.ones((4, 3)), train=True)
+    with pytest.raises(TypeError, match="list of network.Layer"):
+        network.residual([])
+
+
+# ---------------------------------------------------------------------------------------------
 # training loop
 # ---------------------------------------------------------------------------------------------
 
