@@ -34,14 +34,21 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # bubblewrap sandboxes each submission's kernel while grading. Installed when this machine lets us
-# (root with apt-get); otherwise grading runs unsandboxed and says so loudly.
+# (root with apt-get), with retries (another apt may hold the lock); where it should be installable
+# but is not, this fails, so that `make test` never passes with the sandbox tests skipped.
 sandbox:
 	@command -v bwrap >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing bubblewrap (grading sandbox)"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
-	    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1; } || \
-	    echo "WARNING: could not install bubblewrap; grading will run UNSANDBOXED"; \
+	    for attempt in 1 2 3; do \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=180 \
+	        bubblewrap >/dev/null 2>&1 && break; \
+	      echo "  attempt $$attempt failed; refreshing the package lists and retrying"; \
+	      apt-get update -qq -o DPkg::Lock::Timeout=180 >/dev/null 2>&1; sleep 5; \
+	    done; \
+	    command -v bwrap >/dev/null 2>&1 || { \
+	      echo "ERROR: bubblewrap could not be installed with apt-get; grading would run"; \
+	      echo "       UNSANDBOXED. Fix the package manager and run make again."; exit 1; }; \
 	  else \
 	    echo "WARNING: bubblewrap (bwrap) is not installed and cannot be installed here; grading will run UNSANDBOXED."; \
 	    echo "         Install it with your package manager, e.g. 'sudo apt-get install bubblewrap'."; \

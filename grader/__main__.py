@@ -84,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("normalize", help="clear outputs and fix metadata of solutions/ in place")
 
+    p = sub.add_parser("check", help="grade the reference and every catalogue entry in process "
+                                     "(seconds) and check each against its promise")
+    p.add_argument("aids", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--experiments", action="store_true",
+                   help="also run every experiment with each alternative-correct entry")
+
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
 
@@ -163,8 +169,21 @@ def cmd_normalize(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    from .check import check_assignment, print_checks
+
+    unknown = set(args.aids) - set(assignment_ids())
+    if unknown:
+        print(f"unknown assignment(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    bad = 0
+    for aid in args.aids or assignment_ids():
+        bad += print_checks(aid, check_assignment(aid, experiments=args.experiments))
+    return 1 if bad else 0
+
+
 COMMANDS = {"release": cmd_release, "validate": cmd_validate, "grade": cmd_grade,
-            "demo": cmd_demo, "bench": cmd_bench, "normalize": cmd_normalize}
+            "demo": cmd_demo, "bench": cmd_bench, "normalize": cmd_normalize, "check": cmd_check}
 
 if __name__ == "__main__":
     sys.exit(main())

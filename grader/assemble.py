@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import nbformat
 from nbformat import NotebookNode
 
+import dltrain.grading as protocol
+
 from .notebooks import (
     KERNEL_NAME,
     KERNELSPEC,
@@ -53,6 +55,30 @@ class Assembled:
     def experiment_cells(self) -> frozenset[int]:
         """Indices of the instructor's experiment cells (tag ``experiment``)."""
         return frozenset(i for i, role in enumerate(self.roles) if role == ROLE_EXPERIMENT)
+
+    def hidden_cells(self) -> frozenset[int]:
+        """Indices of the cells that run hidden tests."""
+        return frozenset(i for i, role in enumerate(self.roles) if role == ROLE_HIDDEN)
+
+
+def hidden_cell_source(region: str) -> str:
+    """The hidden tests as the kernel runs them: the body of a function run once and dropped.
+
+    Their helper functions and cases then live only while the cell runs, not in the student's
+    namespace; the cell's source is dropped from the kernel's line cache and stays out of the
+    history (the cell runs with ``store_history=False``); an error is reported, not raised, so
+    no traceback keeps the region's code (see :func:`dltrain.grading.run_hidden_tests`). Code
+    that hooks the interpreter can still watch them run; the salted seeds make what it sees
+    worthless in the next grading run.
+    """
+    body = "".join(f"    {line}" if line.strip() else line
+                   for line in region.splitlines(keepends=True))
+    if not body.strip():
+        body = "    pass\n"
+    if not body.endswith("\n"):
+        body += "\n"
+    return (f"def {protocol.HIDDEN_FUNCTION}():\n{body}\n\n"
+            "__import__('dltrain.grading').grading.run_hidden_tests(globals())\n")
 
 
 def check_kernelspec(student: NotebookNode) -> str:
@@ -182,7 +208,7 @@ def assemble(student: NotebookNode, source: NotebookNode, release: NotebookNode,
             cells.append(visible)
             roles.append(ROLE_TEST)
             gids.append(gid)
-            hidden = nbformat.v4.new_code_cell(hidden_region(src.source))
+            hidden = nbformat.v4.new_code_cell(hidden_cell_source(hidden_region(src.source)))
             cells.append(hidden)
             roles.append(ROLE_HIDDEN)
         else:

@@ -9,7 +9,7 @@ import secrets
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +18,14 @@ from . import assignment_ids
 from .grade import Job, Options, grade_one
 from .report import summary_table, write_gradebook, write_grades_csv, write_report
 from .results import NOT_GRADED, SubmissionResult
-from .sandbox import SANDBOX_WARNING, SandboxUnavailable, sandbox_works
+from .sandbox import (
+    MEMORY_CAP_WARNING,
+    PROCESS_CAP_WARNING,
+    SANDBOX_WARNING,
+    SandboxUnavailable,
+    resource_limits,
+    sandbox_works,
+)
 from .submissions import SubmissionsError, discover, unpack_zip
 
 
@@ -58,6 +65,8 @@ def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
     if not sandboxed:
         print(SANDBOX_WARNING if options.sandbox == "auto" else
               "Note: grading unsandboxed (--sandbox off).", file=stream)
+    for warning in limit_warnings(options):
+        print(warning, file=stream)
     submissions = Path(submissions)
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory(prefix="submissions-") as tmp:
@@ -85,46 +94,103 @@ def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
     return results
 
 
+def limit_warnings(options: Options) -> list[str]:
+    """Loud warnings about caps this machine cannot set on a kernel (probed once per batch)."""
+    plan = resource_limits(options.limits)
+    if plan.cleanup:
+        plan.cleanup()
+    warnings = []
+    if not plan.caps_processes:
+        warnings.append(PROCESS_CAP_WARNING)
+    if not plan.counts_tmpfs:
+        warnings.append(MEMORY_CAP_WARNING)
+    return warnings
+
+
 def _run_pool(work: list[Job], options: Options, out_dir: Path, jobs: int, progress: bool,
-              stream) -> list[SubmissionResult]:
+              stream, grade=grade_one) -> list[SubmissionResult]:
+    """Grade ``work`` in worker processes; a worker that dies costs only its own submission.
+
+    Workers run with a memory limit of their own. When one dies (its submission exhausted it,
+    or worse), the pool is broken and every job still pending fails with it: those are graded
+    again, each in a process of its own, so that only the job that kills its process is lost.
+    """
     results: list[SubmissionResult] = []
     bar = _Progress(len(work), stream, enabled=progress)
-    pending = list(work)
-    for attempt in range(2):   # a crashed worker process gets one more chance in a fresh pool
-        retry: list[Job] = []
-        if jobs == 1 and attempt == 0:
-            for job in pending:
-                result = grade_one(job, options, out_dir)
+    if jobs == 1:
+        for job in work:
+            results.append(_graded_or_reported(grade, job, options, out_dir))
+            bar.done(results[-1])
+        bar.close()
+        return results
+    broken: list[Job] = []
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(work)) or 1, mp_context=context,
+                             initializer=limit_worker_memory,
+                             initargs=(options.worker_memory_mb,)) as pool:
+        futures = {pool.submit(grade, job, options, out_dir): job for job in work}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                broken.append(job)
+                continue
+            except Exception as exc:  # pickling trouble or a grader bug: keep the batch
+                result = _internal_error(job, exc)
+            results.append(result)
+            bar.done(result)
+    if broken:
+        with ThreadPoolExecutor(max_workers=jobs) as threads:
+            for result in threads.map(lambda job: _alone(job, options, out_dir, grade), broken):
                 results.append(result)
                 bar.done(result)
-            pending = []
-            break
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(pending)) or 1,
-                                 mp_context=context) as pool:
-            futures = {pool.submit(grade_one, job, options, out_dir): job for job in pending}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    retry.append(job)
-                    continue
-                except Exception as exc:  # pickling trouble or a grader bug: keep the batch
-                    result = SubmissionResult(job.student, job.assignment, str(job.path or ""),
-                                              NOT_GRADED, f"internal grader error: {exc}")
-                results.append(result)
-                bar.done(result)
-        pending = retry
-        if not pending:
-            break
-    for job in pending:
-        result = SubmissionResult(job.student, job.assignment, str(job.path or ""), NOT_GRADED,
-                                  "the grader's worker process crashed twice on this submission")
-        results.append(result)
-        bar.done(result)
     bar.close()
     return results
+
+
+def _alone(job: Job, options: Options, out_dir: Path, grade=grade_one) -> SubmissionResult:
+    """Grade one job in a fresh process of its own (after a worker died)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context,
+                             initializer=limit_worker_memory,
+                             initargs=(options.worker_memory_mb,)) as pool:
+        try:
+            return pool.submit(grade, job, options, out_dir).result()
+        except BrokenProcessPool:
+            return SubmissionResult(job.student, job.assignment, str(job.path or ""), NOT_GRADED,
+                                    "grading this submission killed the grader's worker process "
+                                    f"(more than {options.worker_memory_mb} MB, or a crash); it "
+                                    "was graded alone and died again, so it was not graded")
+        except Exception as exc:
+            return _internal_error(job, exc)
+
+
+def _graded_or_reported(grade, job, options, out_dir) -> SubmissionResult:
+    try:
+        return grade(job, options, out_dir)
+    except Exception as exc:  # grade_one never raises; this is the last line of defence
+        return _internal_error(job, exc)
+
+
+def _internal_error(job: Job, exc: BaseException) -> SubmissionResult:
+    return SubmissionResult(job.student, job.assignment, str(job.path or ""), NOT_GRADED,
+                            f"internal grader error: {type(exc).__name__}: {exc}")
+
+
+def limit_worker_memory(megabytes: int) -> None:
+    """Cap this (worker) process's address space, so a submission that makes the grader's side
+    balloon costs a MemoryError or this worker, never the machine or the other workers."""
+    try:
+        import resource
+
+        limit = int(megabytes) * 1024 * 1024
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):  # not on Linux, or not allowed: no cap
+        pass
 
 
 class _Progress:

@@ -26,6 +26,8 @@ from pathlib import Path
 from subprocess import DEVNULL
 
 import nbformat
+import zmq
+import zmq.asyncio
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
@@ -54,10 +56,21 @@ class Limits:
     """Outputs of one cell beyond this size are dropped (with a note)."""
     record_bytes_per_cell: int = 16_000_000
     """Hidden-test records of one cell beyond this size are dropped."""
+    message_bytes: int = 24_000_000
+    """A message from the kernel whose content is larger than this is not parsed: it becomes a
+    note in the cell's output. A kernel holds its connection's key and could otherwise send a
+    message whose parsed form exhausts the grader's memory (JSON of small items grows about 27x
+    when parsed). Beyond ten times this size ZeroMQ itself refuses the message
+    (``zmq.MAXMSGSIZE``) and drops the connection."""
     memory_mb: int = 4096
-    """Address-space cap of the kernel (sandbox only)."""
+    """Memory cap of the kernel: its address space, and (with a memory control group) every
+    page it uses, files it writes to a tmpfs included."""
     processes: int = 64
-    """Process/thread cap of the kernel (sandbox only)."""
+    """Process/thread cap of the kernel."""
+    file_mb: int = 512
+    """Largest file the kernel may write."""
+    tmp_mb: int = 256
+    """Size of the sandbox's private ``/tmp`` (a tmpfs)."""
 
 
 @dataclass
@@ -72,6 +85,18 @@ class CellRun:
     records: list = field(default_factory=list)
     truncated: bool = False
     note: str = ""
+    reported_error: str = ""
+    """An error the cell reported instead of raising (hidden tests: see
+    :func:`dltrain.grading.run_hidden_tests`)."""
+
+    def finish_ok(self) -> None:
+        """The cell completed: ``ok``, or ``error`` when it reported one."""
+        if self.reported_error:
+            self.status = STATUS_ERROR
+            name, _, value = self.reported_error.partition(": ")
+            self.ename, self.evalue = name[:200], value[:2000]
+        else:
+            self.status = STATUS_OK
 
 
 @dataclass
@@ -127,6 +152,17 @@ class _LimitedClient(NotebookClient):
 
     def process_message(self, msg, cell, cell_index):
         content = msg.get("content", {})
+        if isinstance(content, dict) and DROPPED in content and msg.get("msg_type") in (
+                "stream", "display_data", "update_display_data", "execute_result", "error"):
+            run = self._runs.get(cell_index)
+            if run is not None and not run.truncated:
+                run.truncated = True
+                cell.outputs.append(nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=f"[the grader dropped an output message of "
+                         f"{content[DROPPED] / 1e6:.0f} MB: more than "
+                         f"{self._limits.message_bytes / 1e6:.0f} MB]\n"))
+            return None
         data = content.get("data") if isinstance(content, dict) else None
         if msg.get("msg_type") in ("display_data", "update_display_data") and \
                 isinstance(data, dict) and MIME_TYPE in data:
@@ -136,6 +172,9 @@ class _LimitedClient(NotebookClient):
 
     def _take_record(self, record, cell_index):
         run = self._runs[cell_index]
+        if isinstance(record, dict) and "hidden_cell_error" in record:
+            run.reported_error = str(record["hidden_cell_error"])[:2000]
+            return
         size = len(json.dumps(record)) if not isinstance(record, str) else len(record)
         used = self._record_bytes.get(cell_index, 0) + size
         self._record_bytes[cell_index] = used
@@ -170,12 +209,41 @@ def _message_size(msg) -> int:
     return len(json.dumps(content))
 
 
+def capped_context(max_message_bytes: int) -> zmq.asyncio.Context:
+    """A ZeroMQ context whose sockets drop any inbound message above ``max_message_bytes``."""
+
+    class _CappedContext(zmq.asyncio.Context):
+        def socket(self, socket_type, **kwargs):
+            sock = super().socket(socket_type, **kwargs)
+            sock.setsockopt(zmq.MAXMSGSIZE, int(max_message_bytes))
+            return sock
+
+    return _CappedContext()
+
+
+DROPPED = "__dropped_by_the_grader__"
+
+
+def capped_unpacker(max_bytes: int, unpack: Callable[[bytes], object]) -> Callable:
+    """``unpack`` that parses at most ``max_bytes``; a larger frame becomes ``{DROPPED: size}``."""
+
+    def unpack_capped(data):
+        if len(data) > max_bytes:
+            return {DROPPED: len(data)}
+        return unpack(data)
+
+    return unpack_capped
+
+
 def run_notebook(nb: NotebookNode, workdir: Path, launch: KernelLaunch,
-                 limits: Limits | None = None, skip: frozenset[int] = frozenset()
+                 limits: Limits | None = None, skip: frozenset[int] = frozenset(),
+                 private: frozenset[int] = frozenset()
                  ) -> tuple[NotebookNode, dict[int, CellRun], str]:
     """Execute ``nb`` (modified in place: outputs) and report every code cell.
 
-    Cells whose index is in ``skip`` are not executed (status ``skipped``).
+    Cells whose index is in ``skip`` are not executed (status ``skipped``). Cells in ``private``
+    (the hidden tests) run without entering the kernel's history, so ``In``, ``_ih`` and
+    ``%history`` never hold their source.
 
     Returns
     -------
@@ -186,18 +254,19 @@ def run_notebook(nb: NotebookNode, workdir: Path, launch: KernelLaunch,
     problem : str
         Empty when the kernel lived to the end; otherwise what stopped it.
     """
-    return asyncio.run(_run(nb, Path(workdir), launch, limits or Limits(), skip))
+    return asyncio.run(_run(nb, Path(workdir), launch, limits or Limits(), skip, private))
 
 
-async def _run(nb, workdir, launch, limits, skip):
+async def _run(nb, workdir, launch, limits, skip, private):
     runs = {i: CellRun(i) for i, c in enumerate(nb.cells) if c.cell_type == "code"}
     for i in skip:
         if i in runs:
             runs[i].status = STATUS_SKIPPED
     spec = KernelSpec(argv=launch.argv, display_name="grader", language="python",
                       env={}, interrupt_mode=launch.interrupt_mode)
+    context = capped_context(10 * limits.message_bytes)
     km = AsyncKernelManager(kernel_spec_manager=_OneSpec(spec=spec), kernel_name="grader",
-                            transport=launch.transport)
+                            transport=launch.transport, context=context)
     if launch.runtime_dir is not None:
         km.connection_file = str(launch.runtime_dir / "kernel.json")
         if launch.transport == "ipc":
@@ -216,15 +285,19 @@ async def _run(nb, workdir, launch, limits, skip):
     except Exception as exc:
         if log is not DEVNULL:
             log.close()
+        context.destroy(linger=0)
         return nb, runs, f"the kernel did not start: {exc}"
     try:
-        client.kc = km.client()
-        client.kc.start_channels()
+        client.kc = km.client(context=context)
+        client.kc.session.unpack = capped_unpacker(limits.message_bytes, client.kc.session.unpack)
+        # No heartbeat: its thread would read whatever the kernel sends it, uncapped; the
+        # manager knows whether the kernel's process is alive.
+        client.kc.start_channels(hb=False)
         try:
             await client.kc.wait_for_ready(timeout=limits.startup_timeout)
         except RuntimeError as exc:
             return nb, runs, f"the kernel did not start: {exc}"
-        problem = await _run_cells(client, km, nb, runs, limits, deadline)
+        problem = await _run_cells(client, km, nb, runs, limits, deadline, private)
     finally:
         try:
             if client.kc is not None:
@@ -232,12 +305,13 @@ async def _run(nb, workdir, launch, limits, skip):
             await km.shutdown_kernel(now=True)
         except Exception:  # a killed sandbox may already be gone
             pass
+        context.destroy(linger=0)
         if log is not DEVNULL:
             log.close()
     return nb, runs, problem
 
 
-async def _run_cells(client, km, nb, runs, limits, deadline) -> str:
+async def _run_cells(client, km, nb, runs, limits, deadline, private) -> str:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or runs[index].status == STATUS_SKIPPED:
             continue
@@ -249,7 +323,7 @@ async def _run_cells(client, km, nb, runs, limits, deadline) -> str:
         client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
         started = time.monotonic()
         try:
-            reply = await _execute(client, cell, index)
+            reply = await _execute(client, cell, index, store_history=index not in private)
         except CellTimeoutError:
             run.seconds = time.monotonic() - started
             run.status = STATUS_TIMEOUT
@@ -263,10 +337,18 @@ async def _run_cells(client, km, nb, runs, limits, deadline) -> str:
             run.status = STATUS_DIED
             run.ename, run.evalue = "DeadKernel", "the kernel died while running this cell"
             return _stop_rest(runs, index + 1, f"the kernel died in cell {index}")
+        except Exception as exc:  # a message the client could not read: the kernel's doing
+            run.seconds = time.monotonic() - started
+            run.status = STATUS_DIED
+            run.ename = "MalformedMessage"
+            run.evalue = f"the kernel sent a message the grader could not read " \
+                         f"({type(exc).__name__})"
+            return _stop_rest(runs, index + 1, f"the kernel sent an unreadable message in cell "
+                                               f"{index}")
         run.seconds = time.monotonic() - started
         content = (reply or {}).get("content", {})
         if content.get("status") == "ok":
-            run.status = STATUS_OK
+            run.finish_ok()
         else:
             run.status = STATUS_ERROR
             run.ename = str(content.get("ename", "Error"))[:200]
@@ -274,7 +356,7 @@ async def _run_cells(client, km, nb, runs, limits, deadline) -> str:
     return ""
 
 
-async def _execute(client, cell, index):
+async def _execute(client, cell, index, store_history=True):
     """Execute one cell and return its execute_reply (nbclient keeps it to itself)."""
     replies = {}
 
@@ -282,7 +364,7 @@ async def _execute(client, cell, index):
         replies["reply"] = execute_reply
 
     client.on_cell_executed = keep_reply
-    await client.async_execute_cell(cell, index, store_history=True)
+    await client.async_execute_cell(cell, index, store_history=store_history)
     return replies.get("reply")
 
 

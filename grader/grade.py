@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -33,7 +32,8 @@ from .execute import (
     Limits,
     run_notebook,
 )
-from .notebooks import UnreadableNotebook, exercises, read_notebook
+from .files import MAX_NOTEBOOK_BYTES, UnsafeFile, copy_tree_safely, read_bytes_capped
+from .notebooks import UnreadableNotebook, exercises, parse_notebook, read_notebook
 from .reference import build_namespace
 from .results import (
     GRADED,
@@ -58,6 +58,10 @@ class Options:
     diagnose: bool = True
     """Name known mistakes by comparing with the catalogue's wrong implementations."""
     max_workdir_bytes: int = 50_000_000
+    """The student's own files copied next to the notebook: at most this many bytes."""
+    max_notebook_bytes: int = MAX_NOTEBOOK_BYTES
+    worker_memory_mb: int = 3072
+    """Address-space cap of each grading worker process (the grader's side, not the kernel)."""
     run_experiments: bool = False
     """Also run the instructor's experiment cells (tag ``experiment``); they earn no points and
     never feed a test, so by default grading skips them and is several times faster."""
@@ -175,8 +179,13 @@ def _grade_into(result: SubmissionResult, job: Job, options: Options):
         result.reason = job.problem
         return None
     try:
-        student = read_notebook(job.path)
-        salt = submission_salt(options.salt, job, Path(job.path).read_bytes())
+        raw = read_bytes_capped(job.path, options.max_notebook_bytes)
+    except UnsafeFile as exc:
+        result.reason = f"the notebook {Path(job.path).name} was not read: {exc}"
+        return None
+    try:
+        student = parse_notebook(raw)
+        salt = submission_salt(options.salt, job, raw)
         assembled = assemble(student, source, released, aid,
                              other_sources=_other_sources(options.solutions, aid))
     except (UnreadableNotebook, NotGradable) as exc:
@@ -185,22 +194,23 @@ def _grade_into(result: SubmissionResult, job: Job, options: Options):
     result.notes.extend(assembled.notes)
     result.flags.extend(_suspicious_code(assembled))
 
-    from .sandbox import kernel_launch
+    from .sandbox import kernel_launch, resource_limits, scratch_folder
 
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        workdir = Path(tmp) / "work"
-        _prepare_workdir(workdir, job.folder, options)
-        launch = kernel_launch(workdir, Path(tmp) / "runtime", options,
-                               {protocol.SALT_VARIABLE: salt})
-        result.sandboxed = launch.sandboxed
-        result.limits = list(launch.limits_applied)
-        try:
+    plan = resource_limits(options.limits)
+    try:
+        with tempfile.TemporaryDirectory(prefix="grade-", dir=scratch_folder(plan)) as tmp:
+            workdir = Path(tmp) / "work"
+            result.notes.extend(_prepare_workdir(workdir, job.folder, options))
+            launch = kernel_launch(workdir, Path(tmp) / "runtime", options,
+                                   {protocol.SALT_VARIABLE: salt}, plan)
+            result.sandboxed = launch.sandboxed
+            result.limits = list(launch.limits_applied)
             skip = frozenset() if options.run_experiments else assembled.experiment_cells()
             executed, runs, problem = run_notebook(assembled.nb, workdir, launch, options.limits,
-                                                   skip)
-        finally:
-            if launch.cleanup:
-                launch.cleanup()
+                                                   skip, private=assembled.hidden_cells())
+    finally:
+        if plan.cleanup:
+            plan.cleanup()
     _score(result, aid, source, assembled, runs, options, protocol.salt_from_text(salt))
     for index, run in sorted(runs.items()):
         if run.status == STATUS_TIMEOUT and not problem.startswith(f"cell {index} "):
@@ -238,23 +248,18 @@ def _describe_problem(problem: str, assembled) -> str:
     return problem.replace(f"cell {index}", _describe(assembled, index))
 
 
-def _prepare_workdir(workdir: Path, folder: Path | None, options: Options) -> None:
+def _prepare_workdir(workdir: Path, folder: Path | None, options: Options) -> list[str]:
     """A private copy of the student's folder: the kernel may write there and nowhere else.
 
-    Notebooks are left out, and so is everything when the folder is larger than
-    ``options.max_workdir_bytes``.
+    Only regular files and real folders are copied (never what a link points at), notebooks are
+    left out, and copying stops at ``options.max_workdir_bytes``. Returns notes on what was left
+    out, for the feedback.
     """
     if folder is None:
         workdir.mkdir(parents=True)
-        return
-    folder = Path(folder)
-    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
-    if total <= options.max_workdir_bytes:
-        shutil.copytree(folder, workdir, symlinks=False,
-                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"),
-                        ignore_dangling_symlinks=True)
-    else:
-        workdir.mkdir(parents=True)
+        return []
+    report = copy_tree_safely(Path(folder), workdir, max_bytes=options.max_workdir_bytes)
+    return report.notes()
 
 
 def _score(result, aid, source, assembled, runs, options, salt: int) -> None:

@@ -53,6 +53,11 @@ def read_notebook(path: Path) -> NotebookNode:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise UnreadableNotebook(f"cannot read the file: {exc.strerror}") from None
+    return parse_notebook(raw)
+
+
+def parse_notebook(raw: bytes) -> NotebookNode:
+    """Parse and validate a notebook's bytes (see :func:`read_notebook`)."""
     if not raw.strip():
         raise UnreadableNotebook("the notebook file is empty")
     try:

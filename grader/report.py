@@ -81,12 +81,19 @@ def feedback_html(result: SubmissionResult, executed=None) -> str:
         nb, assembled, runs = executed
         by_gid = {e.grade_id: e for e in result.exercises}
         parts.append("<h2>Your notebook, as graded</h2>")
+        after_hidden = False
+        budget = [MAX_RENDERED_MARKDOWN_CHARS]   # markdown the student added, rendered per page
         for index, cell in enumerate(nb.cells):
             role = assembled.roles[index]
             gid = assembled.grade_ids[index]
             if role == ROLE_HIDDEN:
+                after_hidden = True
                 continue
-            parts.append(_render_cell(cell, role, runs.get(index), by_gid.get(gid)))
+            # A cell of the student's that ran after hidden tests could print what it saw of
+            # them: its output is not shown (its errors still count, as everywhere).
+            withhold = after_hidden and role in (ROLE_ANSWER, ROLE_ADDED)
+            parts.append(_render_cell(cell, role, runs.get(index), by_gid.get(gid), withhold,
+                                      budget))
     return _page(f"{result.assignment} feedback: {result.student}", "\n".join(parts))
 
 
@@ -98,19 +105,31 @@ def _summary_table(result: SubmissionResult) -> str:
             f"{rows}</table>")
 
 
-def _render_cell(cell, role, run, exercise) -> str:
+def _render_cell(cell, role, run, exercise, withhold_output: bool = False,
+                 budget: list[int] | None = None) -> str:
     if cell.cell_type != "code":
         if role != ROLE_ADDED and is_feedback_only(cell):
             return ("<div class=\"cell md answer\"><div class=tag>after grading: the "
                     f"instructor's answer</div>{_markdown(cell.source)}</div>")
+        if role == ROLE_ADDED and budget is not None:
+            budget[0] -= len(cell.source)
+            if budget[0] < 0:   # past the page's budget: plain text costs nothing to render
+                return f"<div class=\"cell md\">{_plain(cell.source)}</div>"
         return f"<div class=\"cell md\">{_markdown(cell.source)}</div>"
     label = {ROLE_ANSWER: "your answer", ROLE_TEST: "tests", ROLE_ADDED: "your cell",
              ROLE_EXPERIMENT: "experiment (not run while grading)"}.get(role, "")
     # Test cells are already split from their hidden tests; strip again in case a marker remains.
     source = without_hidden_region(cell.source) if role == ROLE_TEST else cell.source
+    if len(source) > MAX_MARKDOWN_CHARS:
+        source = source[:MAX_MARKDOWN_CHARS] + f"\n[... {len(source) - MAX_MARKDOWN_CHARS} " \
+                                                "more characters not shown]"
     out = [f"<div class=\"cell\"><div class=tag>{_e(label)}</div><pre>{_e(source)}</pre>"]
-    for output in cell.get("outputs", []):
-        out.append(_render_output(output, sanitize=(role == ROLE_TEST)))
+    if withhold_output and cell.get("outputs"):
+        out.append("<div class=out><pre>[output not shown: this cell ran after hidden tests]"
+                   "</pre></div>")
+    else:
+        for output in cell.get("outputs", []):
+            out.append(_render_output(output, sanitize=(role == ROLE_TEST)))
     if exercise is not None:
         out.append(_result_box(exercise))
     out.append("</div>")
@@ -164,8 +183,27 @@ def _markdown_renderer():
     return mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
 
 
+MAX_RENDERED_MARKDOWN_CHARS = 300_000
+"""Markdown the student added is rendered up to this many characters per page, then shown as
+plain text."""
+MAX_MARKDOWN_CHARS = 50_000
+"""A markdown cell longer than this is shown as escaped plain text, cut at this length: the
+renderer's time grows with the text (about 45 µs per character), and a page must stay cheap."""
+
+
+def _plain(text: str) -> str:
+    """Text shown as is, escaped, cut at :data:`MAX_MARKDOWN_CHARS`."""
+    cut = ""
+    if len(text) > MAX_MARKDOWN_CHARS:
+        cut = (f"<p><i>[a further {len(text) - MAX_MARKDOWN_CHARS} characters of this cell are "
+               "not shown]</i></p>")
+    return f"<pre>{_e(text[:MAX_MARKDOWN_CHARS])}</pre>{cut}"
+
+
 def _markdown(text: str) -> str:
     """Markdown to HTML with any raw HTML escaped (cells the student added are rendered too)."""
+    if len(text) > MAX_MARKDOWN_CHARS:
+        return _plain(text)
     try:
         return _markdown_renderer()(text)
     except Exception:  # mistune is nbconvert's dependency; plain text is a fine fallback
@@ -195,20 +233,42 @@ def write_grades_csv(results: Sequence[SubmissionResult], path: Path) -> None:
     header = ["student", "assignment", "status"]
     header += [f"{a}:{g}" if several else g for a, g in columns]
     header += ["total", "max", "flags", "reason"]
+    rows = []
+    for result in sorted(results, key=lambda r: (r.student, r.assignment)):
+        points = {(result.assignment, e.grade_id): e.points for e in result.exercises}
+        row = [result.student, result.assignment, result.status]
+        row += [points.get(key, "") for key in columns]
+        row += [result.total, result.max_points, "; ".join(result.flags), result.reason]
+        rows.append(row)
+    write_csv(path, header, rows)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """One CSV cell: numbers as written, text neutralised against spreadsheet formulas.
+
+    A spreadsheet evaluates a cell that starts with ``= + - @`` (or a tab or carriage return
+    before one) as a formula on import, so a student folder named ``=HYPERLINK(...)`` would run
+    in the instructor's gradebook. Such text gets a leading apostrophe, which spreadsheets show as
+    plain text.
+    """
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Every CSV the grader writes goes through here (see :func:`csv_cell`)."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(header)
-        for result in sorted(results, key=lambda r: (r.student, r.assignment)):
-            points = {(result.assignment, e.grade_id): e.points for e in result.exercises}
-            row = [result.student, result.assignment, result.status]
-            row += [_num(points[key]) if key in points else "" for key in columns]
-            row += [_num(result.total), _num(result.max_points), "; ".join(result.flags),
-                    result.reason]
-            writer.writerow(row)
-
-
-def _num(x: float) -> str:
-    return f"{x:g}"
+        writer.writerow([csv_cell(h) for h in header])
+        for row in rows:
+            writer.writerow([csv_cell(v) for v in row])
 
 
 def write_gradebook(results: Sequence[SubmissionResult], path: Path, meta: dict) -> None:
@@ -247,6 +307,20 @@ def write_report(results: Sequence[SubmissionResult], path: Path, meta: dict) ->
         parts.append(f"<p class=warn><b>{len(unsandboxed)} submission(s) ran UNSANDBOXED.</b> "
                      "Their code could read the solutions and the grader and use the network. "
                      "Install bubblewrap and grade again before trusting these grades.</p>")
+    applied = sorted({item for r in results for item in r.limits})
+    if applied:
+        parts.append(f"<p>Limits applied to the kernels: {_e(', '.join(applied))}.</p>")
+    ran = [r for r in results if r.status != NOT_GRADED and r.limits]
+    no_pids = [r for r in ran if not any(x.startswith("processes") for x in r.limits)]
+    if no_pids:
+        parts.append(f"<p class=warn><b>{len(no_pids)} submission(s) ran with NO PROCESS CAP.</b>"
+                     " Their code could fork until the machine ran out of processes. Grade "
+                     "where a pids control group can be made, or as a non-root user.</p>")
+    no_memcg = [r for r in ran if not any("tmpfs included" in x for x in r.limits)]
+    if no_memcg:
+        parts.append(f"<p class=warn><b>{len(no_memcg)} submission(s) ran without a memory "
+                     "control group.</b> Files they wrote to a tmpfs were not counted against "
+                     "their memory cap, and their working folder was on disk.</p>")
     for aid in sorted({r.assignment for r in results}):
         mine = [r for r in graded if r.assignment == aid]
         parts.append(f"<h2>{_e(aid)}</h2>")

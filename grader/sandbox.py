@@ -19,16 +19,26 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cgroups import counts_tmpfs, kernel_group
 from .execute import KERNEL_ENV, KernelLaunch, plain_launch
 
 SANDBOX_WARNING = ("WARNING: bubblewrap (bwrap) is not available, so submissions run UNSANDBOXED: "
                    "a submission could read the solutions and the grader, use the network, or "
                    "write outside its folder. Install bubblewrap (make sandbox, or your package "
                    "manager) before grading real submissions.")
+
+
+PROCESS_CAP_WARNING = ("WARNING: no process cap can be set on the kernels here (no pids control "
+                       "group, no systemd scope, and RLIMIT_NPROC does not bind root): a "
+                       "submission could fork until the machine runs out of processes. Grade as "
+                       "a non-root user, or where cgroups can be created.")
+MEMORY_CAP_WARNING = ("WARNING: no memory control group can be made here: a kernel's address "
+                      "space is capped, but files it writes to a tmpfs are not counted, and its "
+                      "working folder is on disk (each file capped by RLIMIT_FSIZE only).")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -54,13 +64,45 @@ def sandbox_works() -> bool:
     return proc.returncode == 0
 
 
+@dataclass
+class LimitPlan:
+    """The resource limits of one kernel: a command prefix, its cleanup, and what holds."""
+
+    prefix: list[str] = field(default_factory=list)
+    cleanup: Callable[[], None] | None = None
+    applied: list[str] = field(default_factory=list)
+
+    @property
+    def counts_tmpfs(self) -> bool:
+        return counts_tmpfs(self.applied)
+
+    @property
+    def caps_processes(self) -> bool:
+        return any(item.startswith("processes") for item in self.applied)
+
+
+def scratch_folder(plan: LimitPlan) -> str | None:
+    """Where a submission's working folder and runtime files go.
+
+    On a memory-capped kernel, ``/dev/shm`` (a tmpfs): whatever the kernel writes there is counted
+    by its memory cap, so it can fill neither the host's disk nor its memory. Elsewhere the
+    system's temporary folder (on disk; ``RLIMIT_FSIZE`` caps each file).
+    """
+    shm = Path("/dev/shm")
+    if plan.counts_tmpfs and shm.is_dir() and os.access(shm, os.W_OK):
+        return str(shm)
+    return None
+
+
 def kernel_launch(workdir: Path, runtime_dir: Path, options,
-                  extra_env: dict[str, str] | None = None) -> KernelLaunch:
+                  extra_env: dict[str, str] | None = None,
+                  plan: LimitPlan | None = None) -> KernelLaunch:
     """How to start the kernel for one submission, given ``options.sandbox`` (auto, on, off).
 
-    Resource limits (memory, processes, core dumps) apply in every mode where the machine
-    allows them; the namespaces (files, network, processes) only with bubblewrap. ``extra_env``
-    is added to the kernel's environment (the grading salt).
+    Resource limits (memory, processes, file sizes, core dumps) apply in every mode where the
+    machine allows them; the namespaces (files, network, processes) only with bubblewrap.
+    ``extra_env`` is added to the kernel's environment (the grading salt); ``plan`` is the result
+    of :func:`resource_limits` (made here when not given).
     """
     runtime_dir.mkdir(parents=True, exist_ok=True)
     extra_env = dict(extra_env or {})
@@ -72,39 +114,43 @@ def kernel_launch(workdir: Path, runtime_dir: Path, options,
         launch.env.update(extra_env)
         launch.runtime_dir = runtime_dir
     else:
-        launch = _bwrap_launch(workdir, runtime_dir, extra_env)
-    prefix, cleanup, applied = resource_limits(options.limits)
-    launch.argv = prefix + launch.argv
-    launch.cleanup = cleanup
-    launch.limits_applied = applied
+        launch = _bwrap_launch(workdir, runtime_dir, extra_env, options.limits)
+    plan = plan or resource_limits(options.limits)
+    launch.argv = plan.prefix + launch.argv
+    launch.cleanup = plan.cleanup
+    launch.limits_applied = list(plan.applied)
+    if launch.sandboxed:
+        launch.limits_applied.append(f"sandbox /tmp {options.limits.tmp_mb} MB")
     return launch
 
 
-def resource_limits(limits) -> tuple[list[str], Callable[[], None] | None, list[str]]:
-    """Command prefix that caps the kernel's memory and processes, its cleanup, and a summary.
+def resource_limits(limits) -> LimitPlan:
+    """Command prefix that caps the kernel's memory, processes and files; its cleanup; a summary.
 
-    Memory: ``RLIMIT_AS`` through ``prlimit``. Processes: a pids cgroup when this machine lets
-    us create one (cgroup v1 as root, as in CI containers), else ``RLIMIT_NPROC`` for a non-root
-    user (it does not bind root), else none.
+    Memory: ``RLIMIT_AS`` through ``prlimit``, and a memory control group (which also counts
+    tmpfs) where the machine lets us make one. Processes: a pids control group (cgroup v1 or v2,
+    or a systemd scope), else ``RLIMIT_NPROC`` for a non-root user (it does not bind root), else
+    none — which the grader then reports loudly. Files: ``RLIMIT_FSIZE``.
     """
-    prefix: list[str] = []
-    applied: list[str] = []
-    cleanup = None
+    plan = LimitPlan()
     prlimit = shutil.which("prlimit")
     if prlimit:
-        prefix = [prlimit, f"--as={limits.memory_mb * 1024 * 1024}", "--core=0"]
-        applied.append(f"memory {limits.memory_mb} MB")
-        if os.geteuid() != 0:
-            # RLIMIT_NPROC counts all of the user's processes: allow the current ones plus ours.
-            prefix.append(f"--nproc={_user_processes() + limits.processes}")
-            applied.append(f"processes {limits.processes} (RLIMIT_NPROC)")
-        prefix.append("--")
-    group = _pids_cgroup(limits.processes)
-    if group is not None:
-        procs, cleanup = group
-        prefix = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(procs)] + prefix
-        applied.append(f"processes {limits.processes} (cgroup)")
-    return prefix, cleanup, applied
+        plan.prefix = [prlimit, f"--as={limits.memory_mb * 1024 * 1024}", "--core=0",
+                       f"--fsize={limits.file_mb * 1024 * 1024}"]
+        plan.applied.append(f"address space {limits.memory_mb} MB")
+        plan.applied.append(f"files {limits.file_mb} MB each")
+    group = kernel_group(limits.memory_mb, limits.processes)
+    if prlimit and os.geteuid() != 0 and not any(a.startswith("processes")
+                                                 for a in group.applied):
+        # RLIMIT_NPROC counts all of the user's processes: allow the current ones plus ours.
+        plan.prefix.append(f"--nproc={_user_processes() + limits.processes}")
+        plan.applied.append(f"processes {limits.processes} (RLIMIT_NPROC)")
+    if prlimit:
+        plan.prefix.append("--")
+    plan.prefix = group.prefix() + plan.prefix
+    plan.applied += group.applied
+    plan.cleanup = group.cleanup if group.folders else None
+    return plan
 
 
 def _user_processes() -> int:
@@ -118,43 +164,6 @@ def _user_processes() -> int:
             except OSError:
                 continue
     return count
-
-
-PIDS_ROOT = Path("/sys/fs/cgroup/pids")
-
-
-def _pids_cgroup(max_tasks: int):
-    """A fresh cgroup v1 ``pids`` group limited to ``max_tasks``, or None where impossible."""
-    if not (PIDS_ROOT / "cgroup.procs").exists() or not os.access(PIDS_ROOT, os.W_OK):
-        return None
-    group = PIDS_ROOT / f"dltrain-grader-{uuid.uuid4().hex[:12]}"
-    try:
-        group.mkdir()
-        (group / "pids.max").write_text(str(max_tasks))
-    except OSError:
-        return None
-
-    def cleanup() -> None:
-        import signal
-        import time
-
-        for _ in range(50):
-            try:
-                pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
-            except OSError:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            try:
-                group.rmdir()
-                return
-            except OSError:
-                time.sleep(0.05)
-
-    return group / "cgroup.procs", cleanup
 
 
 def _python_roots() -> list[Path]:
@@ -173,13 +182,15 @@ def _package_roots() -> list[Path]:
     return [Path(dltrain.__file__).resolve().parent.parent]
 
 
-def _bwrap_launch(workdir: Path, runtime_dir: Path, extra_env: dict[str, str]) -> KernelLaunch:
+def _bwrap_launch(workdir: Path, runtime_dir: Path, extra_env: dict[str, str],
+                  limits) -> KernelLaunch:
     workdir = workdir.resolve()
     runtime_dir = runtime_dir.resolve()
     home = "/tmp/home"
     argv = [bwrap_path(), "--die-with-parent", "--unshare-all",
             "--cap-drop", "ALL", "--hostname", "sandbox",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", home]
+            "--proc", "/proc", "--dev", "/dev",
+            "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp", "--dir", home]
     for path in ("/usr", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
                  "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
                  "/etc/alternatives", "/etc/fonts"):

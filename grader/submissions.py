@@ -21,6 +21,7 @@ import stat
 import zipfile
 from pathlib import Path
 
+from .files import is_real_folder, is_regular_file, kind_of, link_between
 from .grade import Job
 
 MAX_ZIP_BYTES = 2_000_000_000
@@ -83,9 +84,15 @@ def discover(root: Path, known: list[str], assignment: str | None = None) -> lis
     for entry in sorted(root.iterdir()):
         if entry.name.startswith((".", "__MACOSX")):
             continue
-        if entry.is_dir():
+        kind = kind_of(entry)
+        if kind == "link":
+            aid = wanted[0] if len(wanted) == 1 else "?"
+            jobs.append(Job(student_name(entry.name.removesuffix(".ipynb")), aid, None,
+                            f"{entry.name} is a symbolic link; the grader does not follow links "
+                            "(submit the notebook itself)"))
+        elif kind == "folder":
             jobs.extend(_student_folder(entry, wanted, assignment))
-        elif entry.suffix == ".ipynb":
+        elif kind == "file" and entry.suffix == ".ipynb":
             job = _flat_file(entry, wanted)
             if job:
                 jobs.append(job)
@@ -96,7 +103,7 @@ def _unwrap(root: Path, wanted: list[str]) -> Path:
     """Descend through single wrapper folders (``submissions.zip`` -> ``submissions/``)."""
     for _ in range(3):
         entries = [e for e in root.iterdir() if not e.name.startswith((".", "__MACOSX"))]
-        if len(entries) != 1 or not entries[0].is_dir():
+        if len(entries) != 1 or not is_real_folder(entries[0]):
             return root
         only = entries[0]
         if any((only / aid).exists() or (only / f"{aid}.ipynb").exists() for aid in wanted):
@@ -119,11 +126,21 @@ def _student_folder(folder: Path, wanted: list[str], assignment: str | None) -> 
     for aid in wanted:
         nested = folder / aid / f"{aid}.ipynb"
         direct = folder / f"{aid}.ipynb"
-        if nested.is_file():
+        link = link_between(folder, nested) or link_between(folder, direct)
+        if link is not None:
+            jobs.append(Job(student, aid, None, f"{link.relative_to(folder.parent).as_posix()} "
+                                                "is a symbolic link; the grader does not follow "
+                                                "links (submit the notebook itself)"))
+        elif is_regular_file(nested):
             jobs.append(Job(student, aid, nested, folder=nested.parent))
-        elif direct.is_file():
+        elif is_regular_file(direct):
             jobs.append(Job(student, aid, direct, folder=folder))
-        elif assignment or (folder / aid).is_dir():
+        elif "other" in (kind_of(nested), kind_of(direct)):
+            odd = nested if kind_of(nested) == "other" else direct
+            jobs.append(Job(student, aid, None, f"{odd.relative_to(folder.parent).as_posix()} is "
+                                                "not a regular file (a pipe, a device or a "
+                                                "socket); submit the notebook itself"))
+        elif assignment or is_real_folder(folder / aid):
             jobs.append(Job(student, aid, None, _missing_reason(folder, aid)))
     if not jobs:
         notebooks = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.ipynb")
@@ -146,6 +163,7 @@ def _missing_reason(folder: Path, aid: str) -> str:
 
 
 def _flat_file(path: Path, wanted: list[str]) -> Job | None:
+    """A flat LMS download (a regular file: links were set aside by the caller)."""
     stem = _CANVAS_COPY.sub("", path.stem)
     for aid in sorted(wanted, key=len, reverse=True):
         if stem == aid:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,7 +98,10 @@ class TrustedSession:
                 outcome.message = f"case {k + 1} of {len(case_list)}: your code raised " \
                                   f"{result['error']}"
                 break
-            problem = compare_fn(result["value"], reference, copy.deepcopy(case))
+            try:
+                problem = compare_fn(result["value"], reference, copy.deepcopy(case))
+            except Exception as exc:  # a value of a form no comparison expects
+                problem = f"your result could not be compared ({type(exc).__name__})."
             if problem:
                 outcome.passed = False
                 outcome.message = f"case {k + 1} of {len(case_list)}: {problem}"
@@ -158,9 +162,16 @@ def _record_cases(record: Any, expected_cases: int) -> list[dict]:
         if not isinstance(case, dict) or not isinstance(case.get("ok"), bool):
             raise Garbled("malformed case result")
         if case["ok"]:
-            decoded.append({"ok": True, "value": decode(case.get("value"))})
+            try:
+                decoded.append({"ok": True, "value": decode(case.get("value"))})
+            except Garbled:
+                raise
+            except Exception as exc:  # whatever a crafted value provokes stays with this test
+                raise Garbled(f"undecodable value ({type(exc).__name__})") from None
         else:
-            decoded.append({"ok": False, "error": str(case.get("error", "an exception"))[:500]})
+            error = case.get("error", "an exception")
+            decoded.append({"ok": False, "error": (error if isinstance(error, str)
+                                                   else "an exception")[:500]})
     return decoded
 
 
@@ -207,18 +218,34 @@ def decode(encoded: Any, depth: int = 0) -> Any:
     raise Garbled(f"unknown value type {kind!r}")
 
 
+MAX_ARRAY_DIMENSIONS = 32
+MAX_ARRAY_ELEMENTS = 50_000_000
+
+
 def _decode_array(encoded: dict) -> np.ndarray:
+    """Decode an array strictly: plain Python arithmetic on the shape, bounded size and rank."""
     try:
         dtype = np.dtype(str(encoded["dtype"]))
-        shape = tuple(int(n) for n in encoded["shape"])
+        shape = encoded["shape"]
+        if not isinstance(shape, list) or len(shape) > MAX_ARRAY_DIMENSIONS or not all(
+                isinstance(n, int) and not isinstance(n, bool) and 0 <= n for n in shape):
+            raise Garbled("malformed array shape")
+        elements = math.prod(shape)   # Python ints: no overflow
+        if elements > MAX_ARRAY_ELEMENTS:
+            raise Garbled("array too large")
         raw = base64.b64decode(str(encoded["b64"]), validate=True)
+    except Garbled:
+        raise
     except Exception:
         raise Garbled("malformed array") from None
-    if dtype.kind not in "biufc" or dtype.itemsize > 16 or any(n < 0 for n in shape):
+    if dtype.kind not in "biufc" or dtype.itemsize > 16 or dtype.hasobject:
         raise Garbled("unsupported array")
-    if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != len(raw):
+    if elements * dtype.itemsize != len(raw):
         raise Garbled("array size does not match its shape")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    try:
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    except Exception:
+        raise Garbled("malformed array") from None
 
 
 def _kind(value: Any) -> str:
@@ -327,7 +354,10 @@ def _variant_matches(run, fns, case, result, rtol, atol, exact=False) -> bool:
         return not result["ok"]
     if not result["ok"]:
         return False
-    return compare_values(result["value"], value, rtol=rtol, atol=atol, exact=exact) == ""
+    try:
+        return compare_values(result["value"], value, rtol=rtol, atol=atol, exact=exact) == ""
+    except Exception:  # the student's value has a form the variant's does not
+        return False
 
 
 def judge_test_cell(test_source: str, records: Sequence[Any], namespace: dict,

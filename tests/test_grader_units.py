@@ -369,3 +369,41 @@ def test_a_question_is_judged_against_the_instructors_answer_and_names_a_known_w
     wrong = judge_test_cell(source, record(300), namespace, variants)[0]
     assert not wrong.passed and wrong.diagnosis == "answers kappa itself"
     assert not judge_test_cell(source, record(1000), namespace, variants)[0].diagnosis
+
+
+def test_an_oversized_message_is_not_parsed_and_becomes_a_note():
+    import json
+
+    from grader.execute import DROPPED, capped_unpacker
+
+    unpack = capped_unpacker(100, json.loads)
+    assert unpack(b'{"a": 1}') == {"a": 1}
+    assert unpack(b"[" + b"0," * 100 + b"0]") == {DROPPED: 203}
+
+
+def test_a_broken_worker_costs_only_its_own_submission(tmp_path):
+    """After a worker dies, the pending jobs are graded again, each alone: one is lost."""
+    from grader.batch import _run_pool
+    from grader.grade import Job, Options
+
+    jobs = [Job(f"student{k}", "00_inputs", tmp_path / f"{k}.ipynb") for k in range(4)]
+    jobs[2] = Job("culprit", "00_inputs", tmp_path / "culprit.ipynb")
+    results = _run_pool(jobs, Options(), None, 2, False, None, grade=_dies_on_culprit)
+    by_student = {r.student: r for r in results}
+    assert len(results) == 4
+    assert by_student["culprit"].status == "not graded"
+    assert "killed the grader's worker process" in by_student["culprit"].reason
+    assert all(by_student[f"student{k}"].status == "graded" for k in (0, 1, 3))
+
+
+def _dies_on_culprit(job, options, out_dir):
+    import os
+    import time
+
+    from grader.results import SubmissionResult
+
+    if job.student == "culprit":
+        time.sleep(0.2)
+        os._exit(9)
+    time.sleep(0.5)
+    return SubmissionResult(job.student, job.assignment, status="graded")

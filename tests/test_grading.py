@@ -1,7 +1,10 @@
-"""Grading end to end: reference, blank release, and the whole catalogue of every assignment.
+"""Grading end to end in sandboxed kernels: reference, blank release and a sample of the catalogue.
 
 Each assignment's submissions are graded in one batch (in parallel, as an instructor would), once
-per test session; the tests then read the results, the CSV and the feedback files.
+per test session; the tests then read the results, the CSV and the feedback files. The sample holds
+the first known-wrong and the first alternative-correct entry of every answer cell; every entry is
+judged in process by ``tests/test_catalogue.py``, and here both ways must reach the same verdicts,
+which keeps the fast path honest.
 """
 
 import csv
@@ -15,6 +18,7 @@ import pytest
 from grader import RELEASE_DIR, SOLUTIONS_DIR, assignment_ids
 from grader import catalogue as catalogue_mod
 from grader.batch import grade_batch
+from grader.check import check_entry
 from grader.grade import Options
 from grader.notebooks import hidden_region, is_test_cell, read_notebook, without_hidden_region
 from grader.results import GRADED
@@ -22,6 +26,20 @@ from grader.samples import entry_submission, reference_submission, write_submiss
 
 AIDS = assignment_ids()
 ENTRIES = [(aid, k, entry) for aid in AIDS for k, entry in enumerate(catalogue_mod.load(aid))]
+
+
+def _sample(aid):
+    """The first wrong and the first alternative entry of every answer cell of ``aid``."""
+    chosen, seen = [], set()
+    for entry_aid, k, entry in ENTRIES:
+        key = (entry.cell, type(entry))
+        if entry_aid == aid and key not in seen:
+            seen.add(key)
+            chosen.append((entry_aid, k, entry))
+    return chosen
+
+
+SAMPLE = [item for aid in AIDS for item in _sample(aid)]
 
 
 def _student(aid, k, entry):
@@ -51,10 +69,9 @@ class Batches:
             write_submission(subs, "reference", aid, reference_submission(aid))
             write_submission(subs, "blank", aid,
                              read_notebook(RELEASE_DIR / aid / f"{aid}.ipynb"))
-            for entry_aid, k, entry in ENTRIES:
-                if entry_aid == aid:
-                    write_submission(subs, _student(aid, k, entry), aid,
-                                     entry_submission(aid, entry))
+            for _, k, entry in _sample(aid):
+                write_submission(subs, _student(aid, k, entry), aid,
+                                 entry_submission(aid, entry))
             before = _digest(subs)
             results = grade_batch(subs, out, jobs=2, options=Options(), progress=False)
             self.cache[aid] = {"results": {(r.student, r.assignment): r for r in results},
@@ -93,9 +110,21 @@ def test_blank_release_scores_zero_everywhere(batches, aid):
     assert "NotImplementedError" in _feedback_text(batch, result)
 
 
-@pytest.mark.parametrize("aid,k,entry", ENTRIES,
-                         ids=[f"{a}-{e.cell}-{k}" for a, k, e in ENTRIES])
-def test_catalogue_entry(batches, aid, k, entry):
+@pytest.mark.parametrize("aid,k,entry", SAMPLE, ids=[f"{a}-{e.cell}-{k}" for a, k, e in SAMPLE])
+def test_kernel_and_in_process_grading_agree(batches, aid, k, entry):
+    """The same verdicts, points, hidden-test outcomes and diagnoses both ways."""
+    kernel = batches(aid)["results"][(_student(aid, k, entry), aid)]
+    graded = check_entry(aid, entry).graded.result
+
+    def verdicts(result):
+        return [(e.grade_id, e.points, e.status, [(h.name, h.passed, h.diagnosis)
+                                                  for h in e.hidden]) for e in result.exercises]
+
+    assert verdicts(kernel) == verdicts(graded)
+
+
+@pytest.mark.parametrize("aid,k,entry", SAMPLE, ids=[f"{a}-{e.cell}-{k}" for a, k, e in SAMPLE])
+def test_catalogue_sample_in_kernels(batches, aid, k, entry):
     batch = batches(aid)
     result = batch["results"][(_student(aid, k, entry), aid)]
     assert result.status == GRADED, result.reason

@@ -13,8 +13,11 @@ import csv
 import hashlib
 import html
 import json
+import os
 import re
+import shutil
 import socket
+import sys
 
 import nbformat
 import pytest
@@ -24,18 +27,27 @@ from grader.batch import grade_batch
 from grader.execute import Limits
 from grader.grade import Options
 from grader.notebooks import grade_id, read_notebook, write_notebook
+from grader.report import csv_cell
 from grader.results import GRADED, NOT_GRADED, PARTLY_GRADED
 from grader.samples import reference_submission
 from grader.sandbox import resource_limits, sandbox_works
 
+MEMORY_MB = 1536   # the kernel's cap in this batch: low enough to test, enough to run
 AID = "00_inputs"
+FIRST = "fit_standardizer"   # the first answer cell: a cell added after it runs before any hidden
 SANDBOX = sandbox_works()
-needs_sandbox = pytest.mark.skipif(not SANDBOX, reason="bubblewrap is not available here")
-_, _cleanup, _LIMITS = resource_limits(Limits())
-if _cleanup:
-    _cleanup()
-HAS_MEMORY_CAP = any(item.startswith("memory") for item in _LIMITS)
-HAS_PROCESS_CAP = any(item.startswith("processes") for item in _LIMITS)
+# Linux as root with apt-get: `make sandbox` installs bubblewrap, so a missing sandbox is a failure
+# here, never a reason to skip the tests that need it.
+SANDBOX_EXPECTED = bool(sys.platform.startswith("linux") and os.geteuid() == 0
+                        and shutil.which("apt-get"))
+needs_sandbox = pytest.mark.skipif(not SANDBOX and not SANDBOX_EXPECTED,
+                                   reason="bubblewrap is not available here")
+_PLAN = resource_limits(Limits())
+if _PLAN.cleanup:
+    _PLAN.cleanup()
+HAS_MEMORY_CAP = any(item.startswith("address space") for item in _PLAN.applied)
+HAS_PROCESS_CAP = _PLAN.caps_processes
+COUNTS_TMPFS = _PLAN.counts_tmpfs
 
 WRONG_FIT = '''
 def fit_standardizer(X):
@@ -128,6 +140,12 @@ def kernelspec(name: str, language: str):
     return nb
 
 
+def _with_markdown(text: str):
+    nb = reference_submission(AID)
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(text))
+    return nb
+
+
 def _released_others():
     return [a for a in assignment_ids()
             if a != AID and (RELEASE_DIR / a / f"{a}.ipynb").is_file()]
@@ -143,6 +161,52 @@ def other_assignment():
             cell.metadata["nbgrader"]["grade_id"] = "elsewhere_" + grade_id(cell)
     return nb
 
+
+HIDDEN_PROBE = '''
+import gc, linecache
+
+def standardize(X, mean, std):
+    gc.collect()
+    needle = "hidden" + "_test("    # not literally here: this cell's own source is cached too
+    history = [x for x in globals().get("In", []) if needle in x]
+    cached = [k for k, v in linecache.cache.items()
+              if any(needle in line for line in (v[2] if len(v) > 2 else []))]
+    alive = [f for f in gc.get_objects()
+             if callable(f) and "__grader_hidden_tests__" in getattr(f, "__qualname__", "")]
+    raise ValueError(f"PROBE:leaks:{len(history)}-{len(cached)}-{len(alive)}")
+'''
+
+SENDS_HUGE_MESSAGE = '''
+kernel = get_ipython().kernel
+kernel.session.send(kernel.iopub_socket, "stream",
+                    {"name": "stdout", "text": "x" * 180_000_000}, parent=kernel.get_parent())
+'''
+
+CRAFTED_RECORD = '''
+import dltrain.grading as g
+from IPython.display import publish_display_data
+
+def crafted(functions, cases, **kw):
+    value = {"t": "nd", "dtype": "<f8", "shape": [2**62, 4], "b64": ""}
+    record = {"protocol": 1, "name": "x", "cases": [{"ok": True, "value": value}] * 3}
+    publish_display_data({g.MIME_TYPE: record, "text/plain": "crafted"})
+
+g.hidden_test = crafted
+print("hidden_test replaced")
+'''
+
+FILLS = '''
+import os
+written = 0
+try:
+    for k in range({chunks}):
+        with open(os.path.join({folder!r}, f"fill{{k}}.bin"), "wb") as handle:
+            os.posix_fallocate(handle.fileno(), 0, 50_000_000)   # pages, without the writing
+        written += 50
+except OSError as exc:
+    pass
+print(f"PROBE:{name}:{{written}}")
+'''
 
 SECRET_PATHS = {
     "solutions": SOLUTIONS_DIR / AID / f"{AID}.ipynb",
@@ -193,11 +257,12 @@ def hostile(tmp_path_factory):
                                 "while True:\n    pass"),
         "os_exit": added("import os\nos._exit(3)"),
         "sys_exit": added("import sys\nsys.exit(0)"),
-        "allocates_50GB": added("import numpy as np\nhuge = np.ones(50 * 10**9 // 8)"),
-        "prints_200k_lines": added("for i in range(200_000):\n    print(i)"),
+        "allocates_50GB": added("import numpy as np\nhuge = np.ones(50 * 10**9 // 8)",
+                                after=FIRST),
+        "prints_200k_lines": added("for i in range(200_000):\n    print(i)", after=FIRST),
         "100MB_image": added("from IPython.display import Image, display\n"
                              "display(Image(data=b'\\x89PNG\\r\\n\\x1a\\n' + bytes(100_000_000),"
-                             " format='png'))"),
+                             " format='png'))", after=FIRST),
         "empties_later_cells": added("get_ipython().input_transformers_cleanup.append("
                                      "lambda lines: [])", after="test_fit_standardizer"),
         "empties_hidden_tests": added(
@@ -239,7 +304,7 @@ def fit_standardizer(X):
         "markdown_test_cell": markdown_test(),
         "duplicated_test_cell": duplicated_test(),
         "duplicated_answer_cell": duplicated_answer(),
-        "reads_secrets": added(_reader({**SECRET_PATHS, "gradebook": gradebook})),
+        "reads_secrets": added(_reader({**SECRET_PATHS, "gradebook": gradebook}), after=FIRST),
         "copies_reference": answer("fit_standardizer", f'''
 import json
 
@@ -252,11 +317,12 @@ def fit_standardizer(X):
 '''),
         "writes_elsewhere": added(_writer({"gradebook": gradebook, "victim": victim,
                                            "grades": out / "grades.csv",
-                                           "solutions": SECRET_PATHS["solutions"]})),
+                                           "solutions": SECRET_PATHS["solutions"]}), after=FIRST),
         "network": added(f"import socket\nfor host in ('127.0.0.1', 'pypi.org'):\n    try:\n"
                          f"        socket.create_connection((host, {port} if host[0] == '1' "
                          f"else 443), timeout=3)\n        print(f'PROBE:net-{{host}}:ok')\n"
-                         f"    except OSError:\n        print(f'PROBE:net-{{host}}:blocked')"),
+                         f"    except OSError:\n        print(f'PROBE:net-{{host}}:blocked')",
+                         after=FIRST),
         "warns_on_stderr": answer("fit_standardizer", '''
 import sys, warnings
 
@@ -288,17 +354,28 @@ for _ in range(400):
     except OSError:
         break
     if pid == 0:
-        time.sleep(20)
+        time.sleep(2)
         os._exit(0)
     children += 1
+for _ in range(children):
+    os.wait()
 print(f"PROBE:forked:{children}")
-'''),
+''', after=FIRST),
         "uses_own_files": added("text = open('mydata.txt').read()\n"
                                 "open('mydata.txt', 'a').write('changed by the kernel')\n"
-                                "print(f'PROBE:own-file:{text.strip()}')"),
+                                "print(f'PROBE:own-file:{text.strip()}')", after=FIRST),
         "python2_kernelspec": kernelspec("python2", "python"),
         "r_kernelspec": kernelspec("ir", "R"),
         "other_assignment": other_assignment(),
+        "steals_hidden_source": answer("standardize", HIDDEN_PROBE),
+        "sends_huge_message": added(SENDS_HUGE_MESSAGE, after=FIRST),
+        "crafted_record": added(CRAFTED_RECORD, after="test_fit_standardizer"),
+        "fills_tmp": added(FILLS.format(chunks=40, folder="/tmp", name="tmp"), after=FIRST),
+        "fills_workdir": added(FILLS.format(chunks=80, folder=".", name="work"), after=FIRST),
+        "huge_markdown": _with_markdown("# notes\n" + "word " * 300_000),
+        '=HYPERLINK("evil.example","x")': reference_submission(AID),
+        "@SUM(1+1)": reference_submission(AID),
+        "+cmd": reference_submission(AID),
     }
     for name, nb in cases.items():
         write_notebook(nb, subs / name / AID / f"{AID}.ipynb")
@@ -313,8 +390,36 @@ print(f"PROBE:forked:{children}")
     renamed = subs / "renamed_notebook" / AID / "my copy.ipynb"
     write_notebook(reference_submission(AID), renamed)
 
+    # Links, special files and sizes: what git or `cp -a` hands in.
+    host_secret = root / "host-secret.txt"
+    host_secret.write_text("HOST-SECRET-LINE")
+    link_nb = subs / "link_notebook" / AID / f"{AID}.ipynb"
+    link_nb.parent.mkdir(parents=True)
+    link_nb.symlink_to(SECRET_PATHS["solutions"])
+    (subs / "link_folder").mkdir()
+    (subs / "link_folder" / AID).symlink_to(victim.parent, target_is_directory=True)
+    linked_data = subs / "linked_data" / AID
+    write_notebook(added("for name in ('secret.txt', 'zero.bin', 'pipe'):\n"
+                         "    try:\n        print(f'PROBE:{name}:', open(name).read(20))\n"
+                         "    except OSError:\n        print(f'PROBE:{name}:absent')",
+                         after=FIRST), linked_data / f"{AID}.ipynb")
+    (linked_data / "secret.txt").symlink_to(host_secret)
+    (linked_data / "zero.bin").symlink_to("/dev/zero")
+    os.mkfifo(linked_data / "pipe")
+    fifo_nb = subs / "fifo_notebook" / AID
+    fifo_nb.mkdir(parents=True)
+    os.mkfifo(fifo_nb / f"{AID}.ipynb")
+    big_nb = subs / "huge_notebook" / AID / f"{AID}.ipynb"
+    big_nb.parent.mkdir(parents=True)
+    big_nb.write_text('{"cells": [], "padding": "' + "x" * 21_000_000 + '"}')
+    big_folder = subs / "big_folder" / AID
+    write_notebook(reference_submission(AID), big_folder / f"{AID}.ipynb")
+    (big_folder / "a_small.txt").write_text("kept")
+    (big_folder / "b_large.bin").write_bytes(bytes(60_000_000))
+
     victim_digest = hashlib.sha256(victim.read_bytes()).hexdigest()
-    options = Options(limits=Limits(cell_timeout=8, interrupt_grace=3, notebook_timeout=120))
+    options = Options(limits=Limits(cell_timeout=8, interrupt_grace=3, notebook_timeout=120,
+                                    memory_mb=MEMORY_MB))
     results = grade_batch(subs, out, jobs=2, assignment=AID, options=options, progress=False)
     connections = 0
     try:
@@ -325,7 +430,7 @@ print(f"PROBE:forked:{children}")
         pass
     server.close()
     return {"results": {r.student: r for r in results}, "out": out, "gradebook": gradebook,
-            "own_file": own_file,
+            "own_file": own_file, "host_secret": host_secret, "subs": subs,
             "victim": victim, "victim_digest": victim_digest, "connections": connections}
 
 
@@ -358,7 +463,7 @@ LATE = ("test_standardize_splits", "test_linear_regression_hessian", "test_gd_st
 
 def test_every_submission_has_a_row(hostile):
     rows = list(csv.DictReader((hostile["out"] / "grades.csv").open()))
-    assert {r["student"] for r in rows} == set(hostile["results"])
+    assert {r["student"] for r in rows} == {csv_cell(name) for name in hostile["results"]}
 
 
 def test_infinite_loop_is_interrupted_and_grading_goes_on(hostile):
@@ -396,7 +501,8 @@ def test_output_floods_are_capped(hostile, name):
     result = _result(hostile, name)
     assert result.status == GRADED and _full(result)
     assert (hostile["out"] / result.feedback).stat().st_size < 3_000_000
-    assert "dropped further output" in _feedback(hostile, result)
+    page = _feedback(hostile, result)
+    assert "dropped further output" in page or "dropped an output message" in page
 
 
 @pytest.mark.parametrize("name", ["empties_later_cells", "empties_hidden_tests"])
@@ -539,3 +645,100 @@ def test_report_lists_flags_and_failures(hostile):
     assert "Flagged for review" in report
     for name in ("malformed_json", "empty_file"):
         assert name in report
+
+
+# ------------------------------------------------------------------ links, sizes, messages, leaks
+
+def test_the_sandbox_runs_where_it_can():
+    """Where `make sandbox` can install bubblewrap, the suite never runs without it."""
+    if SANDBOX_EXPECTED:
+        assert SANDBOX, "bubblewrap should run here (make sandbox installs it) but does not"
+
+
+@pytest.mark.parametrize("name", ["link_notebook", "link_folder", "fifo_notebook",
+                                  "huge_notebook"])
+def test_a_notebook_that_is_a_link_or_not_a_regular_file_is_refused(hostile, name):
+    result = _result(hostile, name)
+    assert result.status == NOT_GRADED and result.total == 0
+    assert any(word in result.reason for word in ("symbolic link", "not a regular file", "MB"))
+    page = _feedback(hostile, result)
+    assert "BEGIN SOLUTION" not in page and "np.where(std == 0" not in page
+
+
+def test_links_and_special_files_in_a_folder_are_not_followed(hostile):
+    result = _result(hostile, "linked_data")
+    assert result.status == GRADED and _full(result)
+    assert _probes(hostile, "linked_data") == {"secret.txt": "absent", "zero.bin": "absent",
+                                               "pipe": "absent"}
+    page = _feedback(hostile, result)
+    assert "HOST-SECRET-LINE" not in page
+    assert "secret.txt (a symbolic link)" in page and "pipe (not a regular file)" in page
+
+
+def test_a_large_folder_is_copied_up_to_its_cap(hostile):
+    result = _result(hostile, "big_folder")
+    assert _full(result)
+    assert any("b_large.bin" in note and "exceed" in note for note in result.notes), result.notes
+
+
+def test_hidden_tests_leave_no_trace_in_the_kernel(hostile):
+    """No history, no line cache, no live function of a hidden region after it ran."""
+    result = _result(hostile, "steals_hidden_source")
+    assert "PROBE:leaks:0-0-0" in _feedback(hostile, result)
+
+
+def test_output_of_student_cells_after_hidden_tests_is_withheld(hostile):
+    result = _result(hostile, "crafted_record")
+    assert "output not shown: this cell ran after hidden tests" in _feedback(hostile, result)
+
+
+def test_an_oversized_kernel_message_costs_nobody_else(hostile):
+    result = _result(hostile, "sends_huge_message")
+    # Sending 180 MB may take the culprit's kernel past this batch's 8 s cell limit: its own loss.
+    assert result.status in (GRADED, PARTLY_GRADED), result.reason
+    innocents = [r for name, r in hostile["results"].items()
+                 if name in ("victim", "sys_exit", "warns_on_stderr", "python2_kernelspec")]
+    assert len(innocents) == 4 and all(_full(r) for r in innocents)
+    assert not any("worker process" in r.reason for r in hostile["results"].values())
+
+
+def test_a_crafted_record_fails_its_test_only(hostile):
+    result = _result(hostile, "crafted_record")
+    assert result.status == GRADED, result.reason
+    assert _points(result)["test_fit_standardizer"] == 2
+    assert _points(result)["test_standardize"] == 0
+    assert any("invalid hidden-test results" in f or "did not report" in f
+               for f in result.flags), result.flags
+
+
+@needs_sandbox
+def test_writes_to_tmp_are_capped(hostile):
+    written = int(_probes(hostile, "fills_tmp")["tmp"])
+    assert written <= Limits().tmp_mb, f"{written} MB reached the sandbox's /tmp"
+
+
+@pytest.mark.skipif(not COUNTS_TMPFS, reason="no memory control group can be made here")
+def test_writes_to_the_working_folder_count_against_the_memory_cap(hostile):
+    result = _result(hostile, "fills_workdir")
+    probes = _probes(hostile, "fills_workdir")
+    if "work" in probes:   # the writes failed before the cap killed the kernel
+        assert int(probes["work"]) < MEMORY_MB
+    else:                  # the memory cap killed the kernel: the rest is not graded
+        assert result.status == PARTLY_GRADED and "kernel" in result.reason
+    assert not list(hostile["subs"].rglob("fill*.bin")), "the submitted folder is untouched"
+
+
+def test_an_enormous_markdown_cell_is_shown_as_text(hostile):
+    result = _result(hostile, "huge_markdown")
+    assert _full(result)
+    assert "characters of this cell are not shown" in _feedback(hostile, result)
+
+
+def test_csv_cells_cannot_be_spreadsheet_formulas(hostile):
+    rows = list(csv.reader((hostile["out"] / "grades.csv").read_text().splitlines()))
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
+    students = {row[0] for row in rows[1:]}
+    assert '\'=HYPERLINK("evil.example","x")' in students
+    assert "'@SUM(1+1)" in students and "'+cmd" in students

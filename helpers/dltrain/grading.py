@@ -174,9 +174,9 @@ def _bound_collector():
     """
     as_tuple, cases_of, call, encode_value, describe, publish = (
         as_function_tuple, make_cases, call_case, encode, describe_exception, _publish)
-    salt, protocol_version, error = _KERNEL_SALT, PROTOCOL, HiddenTestError
+    kernel_salt, protocol_version, error = _KERNEL_SALT, PROTOCOL, HiddenTestError
 
-    def collect(functions, cases, seed, name, run):
+    def record_of(functions, cases, seed, name, run, salt=kernel_salt):
         fns = as_tuple(functions)
         label = name or getattr(fns[0], "__name__", "hidden test")
         results = []
@@ -186,13 +186,73 @@ def _bound_collector():
                 results.append({"ok": True, "value": encode_value(value)})
             except Exception as exc:  # the student's code may raise anything; report it
                 results.append({"ok": False, "error": describe(exc)})
-        publish({"protocol": protocol_version, "name": label, "cases": results})
-        failures = [r["error"] for r in results if not r["ok"]]
-        if failures:
-            raise error(f"{label}: {len(failures)} of {len(results)} hidden cases raised an "
-                        f"exception; the first: {failures[0]}")
+        return {"protocol": protocol_version, "name": label, "cases": results}
 
-    return collect
+    def raise_on_failures(record):
+        failures = [r["error"] for r in record["cases"] if not r["ok"]]
+        if failures:
+            raise error(f"{record['name']}: {len(failures)} of {len(record['cases'])} hidden "
+                        f"cases raised an exception; the first: {failures[0]}")
+
+    def collect(functions, cases, seed, name, run):
+        record = record_of(functions, cases, seed, name, run)
+        publish(record)
+        raise_on_failures(record)
+
+    return record_of, raise_on_failures, collect
+
+
+HIDDEN_FUNCTION = "__grader_hidden_tests__"
+
+
+def run_hidden_tests(namespace: dict) -> None:
+    """Run the hidden tests of one cell, then leave nothing of them in the kernel.
+
+    The grader sends a test cell's hidden region as the body of a function named
+    :data:`HIDDEN_FUNCTION` followed by ``run_hidden_tests(globals())``. The function is taken out
+    of the namespace, run, and dropped; an error is *reported* to the grader (a record) instead
+    of raised, because a raised exception keeps the cell's frames, and so the region's code and
+    constants, alive in ``sys.last_traceback``.
+    """
+    function = namespace.pop(HIDDEN_FUNCTION, None)
+    failure = ""
+    try:
+        if function is not None:
+            function()
+    except BaseException as exc:  # noqa: B036  (reported, not raised; see above)
+        failure = describe_exception(exc)
+    finally:
+        del function
+        forget_hidden_source()
+    if failure:
+        _report_hidden_failure(failure)
+
+
+def _report_hidden_failure(text: str, _publisher=None) -> None:
+    if _SESSION is not None and hasattr(_SESSION, "hidden_cell_failed"):
+        _SESSION.hidden_cell_failed(text)
+        return
+    publisher = _publisher or _PUBLISHER
+    if publisher is not None:
+        publisher({MIME_TYPE: {"protocol": PROTOCOL, "hidden_cell_error": text},
+                   "text/plain": "hidden tests: an error was reported to the grader"})
+
+
+def forget_hidden_source() -> None:
+    """Drop the source of the hidden tests that just ran from the kernel's line caches.
+
+    The grader calls this at the end of every hidden-test cell (whose code runs inside a function
+    named ``__grader_hidden_tests__``).
+    """
+    import gc
+    import linecache
+
+    for cache in (linecache.cache, getattr(linecache, "_ipython_cache", {})):
+        for key, entry in list(cache.items()):
+            lines = entry[2] if isinstance(entry, tuple) and len(entry) > 2 else ()
+            if any(HIDDEN_FUNCTION in line for line in lines):
+                cache.pop(key, None)
+    gc.collect()   # the hidden region's functions refer to each other: free them now
 
 
 def as_function_tuple(functions: Callable | Iterable[Callable]) -> tuple:
@@ -294,4 +354,6 @@ def _publish(record: dict, _publisher=_PUBLISHER, _dumps=json.dumps) -> None:
         _publisher({MIME_TYPE: record, "text/plain": text})
 
 
-_collect = _bound_collector()
+# ``collect_record`` builds a record without publishing it (the grader's in-process runs use it);
+# ``raise_on_failures`` fails the cell as the kernel does when a case raised.
+collect_record, raise_on_failures, _collect = _bound_collector()

@@ -12,7 +12,9 @@ A check that passes returns ``None`` and prints nothing, so a test cell reads as
     passed("fit_standardizer")
 
 ``mistakes`` maps a description of a plausible mistake to the value that mistake would have
-produced; when the student's value matches one of them, the message names it.
+produced; when the student's value matches one of them, the message names it ("your result matches
+code that <description>"). Each description is, word for word, that of a known-wrong entry of the
+grader's catalogue, so the visible and the hidden tests name a mistake the same way.
 """
 
 from __future__ import annotations
@@ -269,7 +271,7 @@ def _match_mistake(actual: np.ndarray, mistakes: Mapping[str, Any] | None, rtol:
         wrong = np.asarray(wrong)
         if wrong.shape == actual.shape and np.allclose(actual, wrong, rtol=rtol, atol=atol,
                                                        equal_nan=True):
-            return f"your result matches what you would get if you {description}."
+            return f"your result matches code that {description}."
     return None
 
 
