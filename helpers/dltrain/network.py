@@ -490,7 +490,7 @@ def evaluate(layers, params, state, X, y):
 
 def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_step,
           hyper=None, X_val=None, y_val=None, drop_last=False, on_diverge="stop",
-          callback=None):
+          callback=None, evaluate_every=1):
     """Mini-batch training that threads the layers' state from one step to the next.
 
     Parameters
@@ -514,7 +514,7 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
     hyper : dict, optional
         More keyword arguments for ``step`` (e.g. ``{"mu": 0.9}``).
     X_val, y_val : ndarray, optional
-        Validation set, evaluated at the end of every epoch.
+        Validation set, evaluated with the training set (see ``evaluate_every``).
     drop_last : bool, default False
         Skip the last batch of an epoch when it is smaller than ``batch_size`` (as PyTorch's
         ``DataLoader(drop_last=True)``; a batch of one sample cannot be batch-normalized).
@@ -526,6 +526,10 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
     callback : callable, optional
         ``callback(step_index, params, state)`` after every step, e.g. to record the running
         averages as training goes.
+    evaluate_every : int or None, default 1
+        Evaluate the training (and validation) set at the end of every ``evaluate_every``-th
+        epoch and of the last one; ``None`` evaluates once, after the last epoch, which saves
+        the time of the evaluations when only the final numbers count.
 
     Returns
     -------
@@ -533,8 +537,8 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
         The trained parameters and the final state (new dicts).
     history : dltrain.training.History
         Per step: ``loss`` (of the batch, in training mode), ``grad_norm``, ``lr``,
-        ``step_index``. Per epoch, in evaluation mode: ``train_loss``, ``train_acc`` and, with
-        a validation set, ``val_loss``, ``val_acc``.
+        ``step_index``. Per evaluated epoch (every epoch by default), in evaluation mode:
+        ``train_loss``, ``train_acc`` and, with a validation set, ``val_loss``, ``val_acc``.
 
     Notes
     -----
@@ -544,6 +548,8 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
     layers = _check_layers(layers)
     epochs = _check_int(epochs, "epochs", minimum=0)
     batch_size = _check_int(batch_size, "batch_size")
+    if evaluate_every is not None:
+        evaluate_every = _check_int(evaluate_every, "evaluate_every")
     rng = _check_rng(rng)
     if not callable(lr) and (not isinstance(lr, numbers.Real) or isinstance(lr, bool)):
         raise TypeError(f"lr must be a number or a schedule lr(step_index), got {lr!r}")
@@ -596,6 +602,9 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
                 if callback is not None:
                     callback(history.steps, params, state)
                 history.steps += 1
+            if epoch + 1 < epochs and (evaluate_every is None or (epoch + 1) % evaluate_every):
+                history.epochs += 1
+                continue
             train_loss, train_acc = evaluate(layers, params, state, X, y)
             history.train_loss.append(train_loss)
             history.train_acc.append(train_acc)

@@ -395,3 +395,29 @@ def test_train_follows_a_learning_rate_schedule():
     with pytest.raises(TypeError, match="schedule"):
         network.train(layers, params, state, splits.X_train, splits.y_train, epochs=1,
                       batch_size=50, lr="0.1", rng=np.random.default_rng(0))
+
+
+def test_train_evaluates_every_few_epochs_and_at_the_end():
+    splits = blobs()
+    layers = network.mlp_layers([2, 8, 3])
+    params, state = network.init(layers, np.random.default_rng(1))
+    kwargs = dict(epochs=5, batch_size=40, lr=0.1, X_val=splits.X_val, y_val=splits.y_val)
+    every = network.train(layers, params, state, splits.X_train, splits.y_train,
+                          rng=np.random.default_rng(2), **kwargs)
+    some = network.train(layers, params, state, splits.X_train, splits.y_train,
+                         rng=np.random.default_rng(2), evaluate_every=2, **kwargs)
+    once = network.train(layers, params, state, splits.X_train, splits.y_train,
+                         rng=np.random.default_rng(2), evaluate_every=None, **kwargs)
+    five = network.train(layers, params, state, splits.X_train, splits.y_train,
+                         rng=np.random.default_rng(2), evaluate_every=5, **kwargs)
+    assert five[2].val_loss == once[2].val_loss
+    for _, _, history in (every, some, once):
+        assert history.epochs == 5 and history.steps == every[2].steps
+        assert history.loss == every[2].loss              # the same training, step by step
+    np.testing.assert_array_equal(once[0]["0.W"], every[0]["0.W"])
+    assert some[2].val_acc == [every[2].val_acc[k] for k in (1, 3, 4)]   # epochs 2, 4, 5
+    assert some[2].train_loss == [every[2].train_loss[k] for k in (1, 3, 4)]
+    assert once[2].val_loss == every[2].val_loss[-1:] and len(once[2].train_acc) == 1
+    with pytest.raises(ValueError):
+        network.train(layers, params, state, splits.X_train, splits.y_train,
+                      rng=np.random.default_rng(2), evaluate_every=0, **kwargs)
