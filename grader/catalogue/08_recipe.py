@@ -163,6 +163,13 @@ def batchnorm_backward(dout, cache):
     Wrong("train_recipe", "keeps the bias of the linear layers before batch normalization",
           edits=[("bias=lambda index: not with_bn or index == depth)", "bias=True)")],
           loses=("test_train_recipe",)),
+    Wrong("train_recipe", "drops the output layer's bias too when there is batch normalization",
+          edits=[("bias=lambda index: not with_bn or index == depth)", "bias=not with_bn)")],
+          loses=("test_train_recipe",)),
+    Wrong("train_recipe", "standardizes with one mean and one standard deviation for all pixels",
+          edits=[("mean, std = X_train.mean(axis=0), X_train.std(axis=0)",
+                  "mean, std = X_train.mean(), X_train.std()")],
+          loses=("test_train_recipe",)),
     Wrong("train_recipe", "places batch normalization after the activation",
           edits=[("before_activation=(lambda units, index: tools[\"batchnorm\"](units)) if "
                   "with_bn else None,\n        after_activation=(lambda units, index: "
