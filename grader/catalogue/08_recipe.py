@@ -97,6 +97,10 @@ def adam_step(w, grad, state=None, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
         return gamma * x_hat + beta, dict(state), None
 """)], loses=("test_layer_tools",)),
+    Wrong("layer_tools", "does not raise for a single sample in training mode",
+          edits=[('    if N < 2:\n        raise ValueError(f"batch normalization in training mode '
+                  'needs N >= 2 samples, got {N}")\n', "")],
+          loses=("test_layer_tools",)),
     Wrong("layer_tools", "leaves out the path through the mean (the dbeta term)",
           edits=[("N * dout - dbeta - x_hat * dgamma", "N * dout - x_hat * dgamma")],
           loses=("test_layer_tools",)),
