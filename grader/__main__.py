@@ -1,13 +1,16 @@
-"""``python -m grader``: release, validate, grade, demo, bench, normalize."""
+"""``python -m grader``: release, validate, grade, judge, publish, demo, bench, bench-course, dist,
+normalize, check."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
 from pathlib import Path
 
 from . import SOLUTIONS_DIR, assignment_ids
+from .course import Course
 from .execute import Limits
 
 
@@ -64,13 +67,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("path", type=Path)
     p.add_argument("--cell-timeout", type=float, default=120)
 
-    p = sub.add_parser("grade", help="autograde a folder or LMS zip of submissions")
+    p = sub.add_parser("grade", help="autograde a folder or LMS zip of submissions "
+                                     "(run, judge, publish)")
     p.add_argument("submissions", type=Path)
     p.add_argument("--out", type=Path, default=Path("grading-output"))
     p.add_argument("--assignment", help="grade only this assignment id")
+    p.add_argument("--lms", default="auto", choices=("auto", "folder", "canvas", "moodle"),
+                   help="the layout of the submissions (default: recognised)")
+    p.add_argument("--gradebook", metavar="URL",
+                   help="also write the scores into this nbgrader gradebook (e.g. "
+                        "sqlite:///gradebook.db) for formgrader")
+    p.add_argument("--roster", type=Path, metavar="CSV",
+                   help="the class list as the LMS exports it (Canvas gradebook, Moodle grading "
+                        "worksheet or participants, or id,name): every student gets a row")
     p.add_argument("--no-diagnose", action="store_true",
                    help="do not compare failures with the catalogue's known mistakes")
     _grading_args(p)
+
+    p = sub.add_parser("judge", help="judge a graded folder's stored runs again, then publish "
+                                     "(no notebook runs)")
+    p.add_argument("out", type=Path)
+    p.add_argument("--no-diagnose", action="store_true",
+                   help="do not compare failures with the catalogue's known mistakes")
+
+    p = sub.add_parser("publish", help="render a graded folder's files again from its results")
+    p.add_argument("out", type=Path)
 
     p = sub.add_parser("demo", help="grade the bundled sample submissions")
     p.add_argument("--out", type=Path, default=Path("demo-output"))
@@ -82,6 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--assignment", default="00_inputs")
     p.add_argument("--jobs", type=int, default=2)
 
+    p = sub.add_parser("bench-course", help="run every solution notebook and print its time")
+    p.add_argument("aids", nargs="*", help="assignment ids (default: all)")
+
+    p = sub.add_parser("dist", help="write the student edition (no solutions, no grader)")
+    p.add_argument("out", type=Path, help="the folder to write (e.g. student-edition)")
+    p.add_argument("--force", action="store_true",
+                   help="replace what a previous build wrote in OUT (nothing else)")
+
     sub.add_parser("normalize", help="clear outputs and fix metadata of solutions/ in place")
 
     p = sub.add_parser("check", help="grade the reference and every catalogue entry in process "
@@ -90,7 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--experiments", action="store_true",
                    help="also run every experiment with each alternative-correct entry")
 
+    parser.add_argument("--verbose", "-v", action="count", default=0,
+                        help="log what the grader does (-v), and more (-vv)")
     args = parser.parse_args(argv)
+    logging.basicConfig(level={0: logging.WARNING, 1: logging.INFO}.get(args.verbose,
+                                                                      logging.DEBUG),
+                        format="%(levelname)s %(name)s: %(message)s")
     return COMMANDS[args.command](args)
 
 
@@ -125,11 +159,62 @@ def _run_grading(submissions: Path, out: Path, args, assignment=None) -> int:
                       run_experiments=args.run_experiments, salt=args.salt)
     try:
         results = grade_batch(submissions, out, jobs=_jobs(args.jobs), assignment=assignment,
-                              options=options, progress=not args.no_progress)
+                              options=options, progress=not args.no_progress,
+                              lms=getattr(args, "lms", "auto"),
+                              roster=getattr(args, "roster", None))
     except GradingCannotRun as exc:
         print(f"grading could not run: {exc}", file=sys.stderr)
         return 2
     print_summary(results, out)
+    if getattr(args, "gradebook", None):
+        from .gradebook import GradebookError, write_to_gradebook
+
+        try:
+            count = write_to_gradebook(args.gradebook, results, Course())
+        except GradebookError as exc:
+            print(f"the nbgrader gradebook was not written: {exc}", file=sys.stderr)
+            return 4
+        print(f"Wrote {count} submission(s) into the nbgrader gradebook {args.gradebook}.")
+    return _environment_status(results)
+
+
+def _environment_status(results) -> int:
+    """3 when no kernel could run at all (the grading machine is broken), else 0."""
+    from .run import ENVIRONMENT_PREFIX
+
+    broken = [r for r in results if r.reason.startswith(ENVIRONMENT_PREFIX)]
+    ran = [r for r in results if r.status in ("graded", "partly graded")]
+    if broken and not ran:
+        print(f"\nNO KERNEL COULD RUN: {len(broken)} submission(s) were not graded because of "
+              f"the grading machine ({broken[0].reason}).", file=sys.stderr)
+        return 3
+    if broken:
+        print(f"\nWARNING: {len(broken)} submission(s) were not graded because of the grading "
+              "machine; see report.html.", file=sys.stderr)
+    return 0
+
+
+def cmd_judge(args) -> int:
+    from .batch import GradingCannotRun, judge_folder, print_summary
+
+    try:
+        results = judge_folder(args.out, diagnose=False if args.no_diagnose else None)
+    except GradingCannotRun as exc:
+        print(f"judging could not run: {exc}", file=sys.stderr)
+        return 2
+    print_summary(results, args.out)
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from .batch import GradingCannotRun, print_summary, publish_folder
+
+    try:
+        results = publish_folder(args.out)
+    except GradingCannotRun as exc:
+        print(f"publishing could not run: {exc}", file=sys.stderr)
+        return 2
+    print_summary(results, args.out)
     return 0
 
 
@@ -155,6 +240,30 @@ def cmd_bench(args) -> int:
     from .bench import bench
 
     return bench(args.assignment, args.submissions, args.jobs)
+
+
+def cmd_bench_course(args) -> int:
+    from .bench_course import bench_course
+
+    unknown = set(args.aids) - set(assignment_ids())
+    if unknown:
+        print(f"unknown assignment(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    return bench_course(args.aids or None)
+
+
+def cmd_dist(args) -> int:
+    from .dist import DistError, build
+
+    try:
+        files = build(args.out, force=args.force)
+    except DistError as exc:
+        print(f"dist: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote the student edition to {args.out}: {len(files)} files (notebooks/, "
+          f"helpers/dltrain/, README.md, pyproject.toml, environment.yml, Makefile); "
+          f"scanned: no solution, hidden test, catalogue or grader")
+    return 0
 
 
 def cmd_normalize(args) -> int:
@@ -183,7 +292,9 @@ def cmd_check(args) -> int:
 
 
 COMMANDS = {"release": cmd_release, "validate": cmd_validate, "grade": cmd_grade,
-            "demo": cmd_demo, "bench": cmd_bench, "normalize": cmd_normalize, "check": cmd_check}
+            "judge": cmd_judge, "publish": cmd_publish, "demo": cmd_demo, "bench": cmd_bench,
+            "bench-course": cmd_bench_course, "dist": cmd_dist, "normalize": cmd_normalize,
+            "check": cmd_check}
 
 if __name__ == "__main__":
     sys.exit(main())

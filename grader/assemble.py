@@ -19,6 +19,7 @@ from nbformat import NotebookNode
 
 import dltrain.grading as protocol
 
+from .model import CellRole
 from .notebooks import (
     KERNEL_NAME,
     KERNELSPEC,
@@ -30,7 +31,8 @@ from .notebooks import (
 )
 
 ROLE_ANSWER, ROLE_TEST, ROLE_HIDDEN, ROLE_INSTRUCTOR, ROLE_ADDED, ROLE_EXPERIMENT = (
-    "answer", "test", "hidden", "instructor", "added", "experiment")
+    CellRole.ANSWER, CellRole.TEST, CellRole.HIDDEN, CellRole.INSTRUCTOR, CellRole.ADDED,
+    CellRole.EXPERIMENT)
 EXPERIMENT_TAG = "experiment"
 
 
@@ -43,7 +45,7 @@ class Assembled:
     """The notebook to execute and what each of its cells is."""
 
     nb: NotebookNode
-    roles: list[str]
+    roles: list[CellRole]
     """Per cell: answer, test (the visible part of a test cell), hidden (its hidden tests, run
     as a cell of their own right after), instructor, experiment or added."""
     grade_ids: list[str | None]
@@ -103,6 +105,12 @@ def assemble(student: NotebookNode, source: NotebookNode, release: NotebookNode,
              aid: str, other_sources: dict[str, NotebookNode] | None = None) -> Assembled:
     """Merge a submission into the instructor notebook (see the module docstring).
 
+    Four passes: :func:`check_assignment` (is this notebook of this assignment at all?),
+    :func:`recognise` (which instructor cell does each student cell stand for?), :func:`restore`
+    (the instructor's cells in order, the student's answers and added cells in place), and
+    :func:`split_tests` (each test cell becomes its visible part and its hidden tests; every cell
+    gets its role).
+
     Parameters
     ----------
     student : NotebookNode
@@ -125,114 +133,155 @@ def assemble(student: NotebookNode, source: NotebookNode, release: NotebookNode,
     kernel_note = check_kernelspec(student)
     if kernel_note:
         notes.append(kernel_note)
+    check_assignment(student, source, aid, other_sources or {})
+    recognised = recognise(student, source, release)
+    notes += recognised.notes
+    restored = restore(recognised, source, release)
+    notes += restored.notes
+    nb, roles, gids = split_tests(restored)
+    return Assembled(nb=nb, roles=roles, grade_ids=gids, notes=notes,
+                     answered=restored.answered)
 
+
+def check_assignment(student: NotebookNode, source: NotebookNode, aid: str,
+                     other_sources: dict[str, NotebookNode]) -> None:
+    """Raise NotGradable when the student's graded cells are all another assignment's."""
     # Graded cells only: every notebook shares read-only ids such as "setup".
     source_ids = {grade_id(c) for c in source.cells if _graded(c)}
     student_ids = [grade_id(c) for c in student.cells if _graded(c)]
     if student_ids and not source_ids.intersection(student_ids):
-        owner = _which_assignment(set(student_ids), other_sources or {})
+        owner = _which_assignment(set(student_ids), other_sources)
         if owner:
             raise NotGradable(f"this is the notebook of {owner}, not of {aid}")
         raise NotGradable(f"none of the notebook's graded cells belong to {aid}")
 
+
+@dataclass
+class Recognised:
+    """Pass 1: the student's answers, the cells they added (by the instructor cell they follow),
+    and which instructor cells were seen."""
+
+    answers: dict[str, NotebookNode]
+    after: dict[int, list[NotebookNode]]
+    seen: set[int]
+    notes: list[str]
+
+
+def recognise(student: NotebookNode, source: NotebookNode,
+              release: NotebookNode) -> Recognised:
+    """Map every student cell to the instructor cell it stands for, or mark it as added."""
     cell_by_id = {c.get("id"): c for c in source.cells if c.get("id")}
     release_by_source = {}
     for rc, sc in zip(release.cells, source.cells):
         release_by_source.setdefault(rc.source, sc)
-    stub_by_gid = {grade_id(c): c for c in release.cells if is_answer_cell(c)}
-
-    answers: dict[str, NotebookNode] = {}
-    after: dict[int, list[NotebookNode]] = {}   # source cell position -> student cells after it
     position = {id(c): i for i, c in enumerate(source.cells)}
-    seen: set[int] = set()
-    anchor = -1
+    out = Recognised(answers={}, after={}, seen=set(), notes=[])
+    anchor = -1   # source position of the last instructor cell seen: added cells go after it
     for cell in student.cells:
         gid = grade_id(cell)
         target = _recognise(cell, gid, source, cell_by_id, release_by_source)
         if target is not None and is_answer_cell(target):
-            if gid in answers:
-                notes.append(f"The answer cell {gid!r} appears more than once; the copies run "
-                             "in order, after the first.")
-                after.setdefault(anchor, []).append(_as_added(cell))
+            if gid in out.answers:
+                out.notes.append(f"The answer cell {gid!r} appears more than once; the copies "
+                                 "run in order, after the first.")
+                out.after.setdefault(anchor, []).append(_as_added(cell))
                 continue
-            answers[gid] = cell
+            out.answers[gid] = cell
             anchor = position[id(target)]
-            seen.add(anchor)
+            out.seen.add(anchor)
             continue
         if target is not None:
             where = position[id(target)]
-            if where in seen:
+            if where in out.seen:
                 if is_test_cell(target):
-                    notes.append(f"A copy of the test cell {grade_id(target)!r} was ignored; "
-                                 "tests run once, from the instructor's version.")
+                    out.notes.append(f"A copy of the test cell {grade_id(target)!r} was "
+                                     "ignored; tests run once, from the instructor's version.")
                 continue
-            seen.add(where)
+            out.seen.add(where)
             anchor = where
             if cell.cell_type != target.cell_type and is_test_cell(target):
-                notes.append(f"The test cell {grade_id(target)!r} had been turned into a "
-                             f"{cell.cell_type} cell; the original was restored.")
+                out.notes.append(f"The test cell {grade_id(target)!r} had been turned into a "
+                                 f"{cell.cell_type} cell; the original was restored.")
             continue
         if gid:
-            notes.append(f"A cell claims the unknown grade id {gid!r}; it runs as your own code.")
-        after.setdefault(anchor, []).append(_as_added(cell))
-
+            out.notes.append(f"A cell claims the unknown grade id {gid!r}; it runs as your own "
+                             "code.")
+        out.after.setdefault(anchor, []).append(_as_added(cell))
     missing_tests = [grade_id(c) for i, c in enumerate(source.cells)
-                     if is_test_cell(c) and i not in seen]
+                     if is_test_cell(c) and i not in out.seen]
     if missing_tests:
-        notes.append("Test cells missing from the notebook were restored: "
-                     + ", ".join(repr(g) for g in missing_tests) + ".")
+        out.notes.append("Test cells missing from the notebook were restored: "
+                         + ", ".join(repr(g) for g in missing_tests) + ".")
+    return out
 
-    cells, roles, gids, answered = [], [], [], {}
-    for cell in after.get(-1, []):
-        cells.append(cell)
-        roles.append(ROLE_ADDED)
-        gids.append(None)
+
+@dataclass
+class Restored:
+    """Pass 2: the cells to run, in order, each with its kind before test cells are split."""
+
+    cells: list[tuple[NotebookNode, CellRole, str | None]]
+    answered: dict[str, bool]
+    notes: list[str]
+
+
+def restore(recognised: Recognised, source: NotebookNode, release: NotebookNode) -> Restored:
+    """The instructor's cells from ``source``, the student's answers, added cells in place."""
+    stub_by_gid = {grade_id(c): c for c in release.cells if is_answer_cell(c)}
+    out = Restored(cells=[], answered={}, notes=[])
+    for cell in recognised.after.get(-1, []):
+        out.cells.append((cell, ROLE_ADDED, None))
     for i, src in enumerate(source.cells):
         gid = grade_id(src)
         if is_answer_cell(src):
-            chosen = answers.get(gid)
+            chosen = recognised.answers.get(gid)
             stub = stub_by_gid.get(gid)
             if chosen is None:
-                notes.append(f"The answer cell {gid!r} was missing; it was graded as unanswered.")
+                out.notes.append(f"The answer cell {gid!r} was missing; it was graded as "
+                                 "unanswered.")
                 chosen = stub if stub is not None else src
-            answered[gid] = stub is None or chosen.source.strip() != stub.source.strip()
+            out.answered[gid] = stub is None or chosen.source.strip() != stub.source.strip()
             new = nbformat.v4.new_code_cell(chosen.source)
             new.metadata = copy.deepcopy(src.metadata)
-            cells.append(new)
-            roles.append(ROLE_ANSWER)
+            out.cells.append((new, ROLE_ANSWER, gid))
         elif is_test_cell(src):
-            # The visible tests and the hidden tests run as two cells, so that the hidden tests
-            # (which decide the points and name known mistakes) run even when a visible one fails.
-            visible = nbformat.v4.new_code_cell(without_hidden_region(src.source))
-            visible.metadata = copy.deepcopy(src.metadata)
-            cells.append(visible)
-            roles.append(ROLE_TEST)
-            gids.append(gid)
-            hidden = nbformat.v4.new_code_cell(hidden_cell_source(hidden_region(src.source)))
-            cells.append(hidden)
-            roles.append(ROLE_HIDDEN)
+            out.cells.append((src, ROLE_TEST, gid))
         else:
             new = copy.deepcopy(src)
             if new.cell_type == "code":
                 new.outputs = []
                 new.execution_count = None
-            cells.append(new)
-            if EXPERIMENT_TAG in src.get("metadata", {}).get("tags", []):
-                roles.append(ROLE_EXPERIMENT)
-            else:
-                roles.append(ROLE_INSTRUCTOR)
-        gids.append(gid)
-        for extra in after.get(i, []):
-            cells.append(extra)
-            roles.append(ROLE_ADDED)
-            gids.append(None)
+            experiment = EXPERIMENT_TAG in src.get("metadata", {}).get("tags", [])
+            out.cells.append((new, ROLE_EXPERIMENT if experiment else ROLE_INSTRUCTOR, gid))
+        for extra in recognised.after.get(i, []):
+            out.cells.append((extra, ROLE_ADDED, None))
+    return out
 
+
+def split_tests(restored: Restored) -> tuple[NotebookNode, list[CellRole], list[str | None]]:
+    """Pass 3: each test cell becomes two cells, its visible tests and its hidden tests.
+
+    They run as two cells so that the hidden tests (which decide the points and name known
+    mistakes) run even when a visible one fails. Cells get stable ids ``cell-<k>``.
+    """
+    cells, roles, gids = [], [], []
+    for cell, role, gid in restored.cells:
+        if role == ROLE_TEST:
+            visible = nbformat.v4.new_code_cell(without_hidden_region(cell.source))
+            visible.metadata = copy.deepcopy(cell.metadata)
+            hidden = nbformat.v4.new_code_cell(hidden_cell_source(hidden_region(cell.source)))
+            cells += [visible, hidden]
+            roles += [ROLE_TEST, ROLE_HIDDEN]
+            gids += [gid, gid]
+        else:
+            cells.append(cell)
+            roles.append(role)
+            gids.append(gid)
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     for k, cell in enumerate(cells):
         cell["id"] = f"cell-{k}"
     nb.cells = cells
-    return Assembled(nb=nb, roles=roles, grade_ids=gids, notes=notes, answered=answered)
+    return nb, roles, gids
 
 
 def _recognise(cell, gid, source, cell_by_id, release_by_source):

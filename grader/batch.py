@@ -1,11 +1,19 @@
-"""Grade a whole folder or LMS zip in parallel and write the output files."""
+"""Grade a whole folder or LMS zip in parallel, and re-run the later stages of a graded folder.
+
+``grade_batch`` = discover, then run and judge every job in worker processes (each writes its
+run artifact and feedback page), then publish the batch's files. ``judge_folder`` re-judges the
+stored artifacts of a graded folder (no notebook runs) and publishes again; ``publish_folder``
+only renders the files again from the stored results.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import multiprocessing
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -14,10 +22,22 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import assignment_ids
-from .grade import Job, Options, grade_one
-from .report import summary_table, write_gradebook, write_grades_csv, write_report
-from .results import NOT_GRADED, SubmissionResult
+from .artifact import BadArtifact, load_artifact
+from .course import Course
+from .grade import grade_one, publish_feedback
+from .judge import JudgeOptions, judge
+from .lms import ADAPTERS
+from .model import MISSING, NOT_GRADED, ExerciseResult, Job, SubmissionResult
+from .publish import (
+    read_gradebook,
+    run_path,
+    summary_table,
+    write_gradebook,
+    write_grades_csv,
+    write_report,
+)
+from .roster import Roster, RosterError, read_roster
+from .run import Options
 from .sandbox import (
     MEMORY_CAP_WARNING,
     PROCESS_CAP_WARNING,
@@ -27,6 +47,8 @@ from .sandbox import (
     sandbox_works,
 )
 from .submissions import SubmissionsError, discover, unpack_zip
+
+log = logging.getLogger("grader.batch")
 
 
 class GradingCannotRun(RuntimeError):
@@ -42,19 +64,22 @@ def default_jobs() -> int:
 
 def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
                 assignment: str | None = None, options: Options | None = None,
-                progress: bool = True, stream=None) -> list[SubmissionResult]:
+                progress: bool = True, stream=None, course: Course | None = None,
+                lms: str = "auto", roster: Path | None = None) -> list[SubmissionResult]:
     """Grade every submission under ``submissions`` (a folder or a zip) into ``out_dir``.
 
-    Writes ``grades.csv``, ``gradebook.json``, ``report.html`` and ``feedback/``. Submitted files
-    are only read. A submission that cannot be graded gets a row with its reason; only problems
-    that stop the whole batch raise :class:`GradingCannotRun`.
+    Writes ``runs/`` (one artifact per submission), ``feedback/``, ``grades.csv``,
+    ``gradebook.json`` and ``report.html``. Submitted files are only read. A submission that
+    cannot be graded gets a row with its reason; a notebook that is not a submission is listed
+    with its reason; only problems that stop the whole batch raise :class:`GradingCannotRun`.
     """
+    course = course or Course()
     options = options or Options()
     if not options.salt:
         options = dataclasses.replace(options, salt=secrets.token_hex(16))
     stream = stream or sys.stderr
     jobs = jobs or default_jobs()
-    known = assignment_ids()
+    known = course.assignment_ids()
     if assignment and assignment not in known:
         raise GradingCannotRun(f"unknown assignment {assignment!r}; the course has "
                                f"{', '.join(known)}")
@@ -69,28 +94,175 @@ def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
         print(warning, file=stream)
     submissions = Path(submissions)
     out_dir = Path(out_dir)
+    class_list = None
+    if roster is not None:
+        try:
+            class_list = read_roster(roster)
+        except RosterError as exc:
+            raise GradingCannotRun(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="submissions-") as tmp:
         try:
             if submissions.is_file() and submissions.suffix.lower() == ".zip":
                 root = unpack_zip(submissions, Path(tmp))
             else:
                 root = submissions
-            work = discover(root, known, assignment)
+            found = discover(root, course, assignment, lms)
         except SubmissionsError as exc:
             raise GradingCannotRun(str(exc)) from None
-        if not work:
+        if not found.jobs:
+            detail = f"; {len(found.explained)} file(s) were not submissions (first: " \
+                     f"{found.explained[0]})" if found.explained else ""
             raise GradingCannotRun(f"no submissions found in {submissions} (expected "
-                                   "<student>/<assignment>/<assignment>.ipynb)")
+                                   f"<student>/<assignment>/<assignment>.ipynb or an LMS "
+                                   f"download){detail}")
         out_dir.mkdir(parents=True, exist_ok=True)
+        unrostered = apply_roster(found.jobs, class_list)
         started = time.monotonic()
-        results = _run_pool(work, options, out_dir, jobs, progress, stream)
+        results = _run_pool(found.jobs, options, out_dir, jobs, progress, stream, course=course)
+    for result in results:
+        if result.key in unrostered:
+            result.notes.append("This student is not on the roster.")
+    scope = [assignment] if assignment else sorted({job.assignment for job in found.jobs})
+    results += missing_rows(results, class_list, course, scope)
     meta = {"when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "jobs": jobs,
-            "salt": options.salt,
-            "sandbox": sandboxed, "seconds": round(time.monotonic() - started, 1),
-            "submissions": str(submissions)}
+            "salt": options.salt, "sandbox": sandboxed, "lms": found.adapter,
+            "seconds": round(time.monotonic() - started, 1), "submissions": str(submissions),
+            "diagnose": options.diagnose, "explained": sorted(found.explained),
+            "notebooks_found": found.notebooks_found, "roster": ""}
+    if roster is not None:
+        shutil.copyfile(roster, out_dir / "roster.csv")
+        meta["roster"] = "roster.csv"
+    publish_batch(results, out_dir, meta, course)
+    return results
+
+
+def apply_roster(jobs: list[Job], roster: Roster | None) -> set[tuple[str, str]]:
+    """Give each job its rostered id and name; return the keys of jobs the roster lacks."""
+    missing = set()
+    if roster is None:
+        return missing
+    for job in jobs:
+        student = roster.match(job.student_id, job.student)
+        if student is None:
+            missing.add(job.key)
+            continue
+        job.student_id, job.student = student.id, student.name
+    return missing
+
+
+def missing_rows(results: list[SubmissionResult], roster: Roster | None, course: Course,
+                 scope: list[str]) -> list[SubmissionResult]:
+    """A "missing" row for every rostered student without a result, per assignment in scope."""
+    if roster is None:
+        return []
+    have = {r.key for r in results}
+    rows = []
+    for aid in scope:
+        exercises = course.assignment(aid).exercises
+        for student in roster.students:
+            if (student.id, aid) in have:
+                continue
+            rows.append(SubmissionResult(
+                student=student.name, assignment=aid, status=MISSING, student_id=student.id,
+                reason="nothing was submitted",
+                exercises=[ExerciseResult(e.grade_id, e.title, e.points, status="not run")
+                           for e in exercises]))
+    return rows
+
+
+def accounting(results: list[SubmissionResult], meta: dict) -> str:
+    """The run's count: every notebook found ends in a row or in the list of reasons."""
+    with_file = [r for r in results if r.path]
+    graded = sum(r.status not in (NOT_GRADED, MISSING) for r in with_file)
+    not_graded = len(with_file) - graded
+    explained = len(meta.get("explained", []))
+    found = meta.get("notebooks_found", len(with_file) + explained)
+    text = (f"{found} notebook(s) found = {graded} graded + {not_graded} not graded + "
+            f"{explained} explained (not a submission: listed below)")
+    others = len(results) - len(with_file)
+    if others:
+        text += f"; {others} row(s) for students with nothing gradable"
+    return text + "."
+
+
+def publish_batch(results: list[SubmissionResult], out_dir: Path, meta: dict,
+                  course: Course) -> None:
+    """Write the batch's files: grades.csv, gradebook.json, report.html, the LMS import files."""
+    meta = dict(meta, accounting=accounting(results, meta))
+    roster = read_roster(out_dir / meta["roster"]) if meta.get("roster") else None
+    kind = roster.kind.split("-")[0] if roster is not None else meta.get("lms", "")
+    if kind in ("canvas", "moodle"):
+        meta["exports"] = [p.name for p in ADAPTERS[kind].export(results, out_dir, roster)]
     write_grades_csv(results, out_dir / "grades.csv")
     write_gradebook(results, out_dir / "gradebook.json", meta)
-    write_report(results, out_dir / "report.html", meta)
+    write_report(results, out_dir / "report.html", meta, sections=course_sections(course),
+                 explained=meta.get("explained", []))
+
+
+def course_sections(course: Course) -> dict[tuple[str, str], tuple[str, str]]:
+    """(assignment, test grade id) -> (title of the section that teaches it, a link to it)."""
+    from .notebooks import grade_id, is_test_cell
+
+    sections = {}
+    for aid in course.assignment_ids():
+        heading = ""
+        for cell in course.assignment(aid).source.cells:
+            if cell.cell_type == "markdown":
+                for line in cell.source.splitlines():
+                    if line.startswith("#"):
+                        heading = line.lstrip("#").strip()
+            elif is_test_cell(cell) and heading:
+                anchor = heading.replace(" ", "-")
+                sections[(aid, grade_id(cell))] = (
+                    heading, f"notebooks/{aid}/{aid}.ipynb#{anchor}")
+    return sections
+
+
+def judge_folder(out_dir: Path, *, course: Course | None = None, diagnose: bool | None = None,
+                 stream=None) -> list[SubmissionResult]:
+    """Judge the stored run artifacts of a graded folder again and publish (no notebook runs).
+
+    With the same course and options this reproduces ``grades.csv`` byte for byte; after a
+    tolerance, a rule or a message changed, it applies the change to the whole class.
+    """
+    course = course or Course()
+    out_dir = Path(out_dir)
+    gradebook = out_dir / "gradebook.json"
+    if not gradebook.is_file():
+        raise GradingCannotRun(f"{out_dir} holds no gradebook.json: grade it first")
+    previous, meta = read_gradebook(gradebook)
+    diagnose = meta.get("diagnose", True) if diagnose is None else diagnose
+    results = []
+    for old in previous:
+        path = out_dir / run_path(old.student_id, old.assignment)
+        if not path.is_file():
+            results.append(old)   # a row without a run (a missing student): kept as it was
+            continue
+        try:
+            artifact = load_artifact(path)
+            assignment = course.assignment(artifact.job.assignment)
+        except (BadArtifact, OSError, LookupError) as exc:
+            raise GradingCannotRun(f"cannot judge {path}: {exc}") from None
+        result = judge(artifact, assignment, JudgeOptions(diagnose=diagnose))
+        publish_feedback(result, artifact, out_dir)
+        results.append(result)
+    publish_batch(results, out_dir, dict(meta, diagnose=diagnose), course)
+    return results
+
+
+def publish_folder(out_dir: Path, *, course: Course | None = None) -> list[SubmissionResult]:
+    """Render every file of a graded folder again from its stored results and runs."""
+    course = course or Course()
+    out_dir = Path(out_dir)
+    gradebook = out_dir / "gradebook.json"
+    if not gradebook.is_file():
+        raise GradingCannotRun(f"{out_dir} holds no gradebook.json: grade it first")
+    results, meta = read_gradebook(gradebook)
+    for result in results:
+        path = out_dir / run_path(result.student_id, result.assignment)
+        artifact = load_artifact(path) if path.is_file() else None
+        publish_feedback(result, artifact, out_dir)
+    publish_batch(results, out_dir, meta, course)
     return results
 
 
@@ -108,18 +280,19 @@ def limit_warnings(options: Options) -> list[str]:
 
 
 def _run_pool(work: list[Job], options: Options, out_dir: Path, jobs: int, progress: bool,
-              stream, grade=grade_one) -> list[SubmissionResult]:
+              stream, grade=grade_one, course: Course | None = None) -> list[SubmissionResult]:
     """Grade ``work`` in worker processes; a worker that dies costs only its own submission.
 
     Workers run with a memory limit of their own. When one dies (its submission exhausted it,
     or worse), the pool is broken and every job still pending fails with it: those are graded
     again, each in a process of its own, so that only the job that kills its process is lost.
     """
+    course = course or Course()
     results: list[SubmissionResult] = []
     bar = _Progress(len(work), stream, enabled=progress)
     if jobs == 1:
         for job in work:
-            results.append(_graded_or_reported(grade, job, options, out_dir))
+            results.append(_graded_or_reported(grade, job, options, out_dir, course))
             bar.done(results[-1])
         bar.close()
         return results
@@ -128,7 +301,7 @@ def _run_pool(work: list[Job], options: Options, out_dir: Path, jobs: int, progr
     with ProcessPoolExecutor(max_workers=min(jobs, len(work)) or 1, mp_context=context,
                              initializer=limit_worker_memory,
                              initargs=(options.worker_memory_mb,)) as pool:
-        futures = {pool.submit(grade, job, options, out_dir): job for job in work}
+        futures = {pool.submit(grade, job, options, out_dir, course): job for job in work}
         for future in as_completed(futures):
             job = futures[future]
             try:
@@ -142,40 +315,43 @@ def _run_pool(work: list[Job], options: Options, out_dir: Path, jobs: int, progr
             bar.done(result)
     if broken:
         with ThreadPoolExecutor(max_workers=jobs) as threads:
-            for result in threads.map(lambda job: _alone(job, options, out_dir, grade), broken):
+            for result in threads.map(lambda job: _alone(job, options, out_dir, grade, course),
+                                      broken):
                 results.append(result)
                 bar.done(result)
     bar.close()
     return results
 
 
-def _alone(job: Job, options: Options, out_dir: Path, grade=grade_one) -> SubmissionResult:
+def _alone(job: Job, options: Options, out_dir: Path, grade, course) -> SubmissionResult:
     """Grade one job in a fresh process of its own (after a worker died)."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context,
                              initializer=limit_worker_memory,
                              initargs=(options.worker_memory_mb,)) as pool:
         try:
-            return pool.submit(grade, job, options, out_dir).result()
+            return pool.submit(grade, job, options, out_dir, course).result()
         except BrokenProcessPool:
-            return SubmissionResult(job.student, job.assignment, str(job.path or ""), NOT_GRADED,
-                                    "grading this submission killed the grader's worker process "
-                                    f"(more than {options.worker_memory_mb} MB, or a crash); it "
-                                    "was graded alone and died again, so it was not graded")
+            return SubmissionResult.for_job(
+                job, status=NOT_GRADED,
+                reason="grading this submission killed the grader's worker process (more than "
+                       f"{options.worker_memory_mb} MB, or a crash); it was graded alone and "
+                       "died again, so it was not graded")
         except Exception as exc:
             return _internal_error(job, exc)
 
 
-def _graded_or_reported(grade, job, options, out_dir) -> SubmissionResult:
+def _graded_or_reported(grade, job, options, out_dir, course) -> SubmissionResult:
     try:
-        return grade(job, options, out_dir)
+        return grade(job, options, out_dir, course)
     except Exception as exc:  # grade_one never raises; this is the last line of defence
         return _internal_error(job, exc)
 
 
 def _internal_error(job: Job, exc: BaseException) -> SubmissionResult:
-    return SubmissionResult(job.student, job.assignment, str(job.path or ""), NOT_GRADED,
-                            f"internal grader error: {type(exc).__name__}: {exc}")
+    log.error("internal grader error for %s / %s: %r", job.student_id, job.assignment, exc)
+    return SubmissionResult.for_job(job, status=NOT_GRADED,
+                                    reason=f"internal grader error: {type(exc).__name__}: {exc}")
 
 
 def limit_worker_memory(megabytes: int) -> None:
@@ -230,5 +406,10 @@ def print_summary(results: list[SubmissionResult], out_dir: Path, stream=None) -
     flagged = [r for r in results if r.flags]
     print(f"\n{len(results)} submission(s): {len(results) - len(not_graded)} graded, "
           f"{len(not_graded)} not graded, {len(flagged)} flagged for review.", file=stream)
+    gradebook = Path(out_dir) / "gradebook.json"
+    if gradebook.is_file():
+        _, meta = read_gradebook(gradebook)
+        if meta.get("accounting"):
+            print(meta["accounting"], file=stream)
     print(f"Wrote {out_dir / 'grades.csv'}, {out_dir / 'report.html'}, "
           f"{out_dir / 'feedback'}/", file=stream)

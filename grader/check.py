@@ -176,8 +176,13 @@ def mistake_list_problems(aid: str, checks: list[EntryCheck]) -> list[str]:
 
 
 def visible_catch_rate(checks: list[EntryCheck]) -> tuple[int, int]:
-    """(caught by some visible test, number of known-wrong entries)."""
-    wrong = [c for c in checks if isinstance(c.entry, catalogue_mod.Wrong)]
+    """(caught by some visible test, number of known-wrong entries).
+
+    Wrong answers to conceptual questions (cells ``q_*``) do not count: their visible tests
+    check only the answer's form, on purpose.
+    """
+    wrong = [c for c in checks if isinstance(c.entry, catalogue_mod.Wrong)
+             and not c.entry.cell.startswith("q_")]
     return sum(c.caught_visibly for c in wrong), len(wrong)
 
 
@@ -190,7 +195,9 @@ def print_checks(aid: str, checks: list[EntryCheck], stream=None) -> int:
         kind = "reference" if check.entry is None else \
             "wrong" if isinstance(check.entry, catalogue_mod.Wrong) else "alternative"
         visible = ""
-        if kind == "wrong":
+        if kind == "wrong" and check.entry.cell.startswith("q_"):
+            visible = "(a question)"
+        elif kind == "wrong":
             visible = "visible: caught" if check.caught_visibly else "visible: MISSED"
             per_cell[check.entry.cell].append(check.caught_visibly)
         mark = "ok " if not check.problems else "BAD"

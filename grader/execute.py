@@ -37,8 +37,11 @@ from traitlets import Instance
 
 from dltrain.grading import MIME_TYPE
 
+from .model import CellRun, CellStatus
+
 STATUS_OK, STATUS_ERROR, STATUS_TIMEOUT, STATUS_DIED, STATUS_NOT_RUN, STATUS_SKIPPED = (
-    "ok", "error", "timeout", "died", "not run", "skipped")
+    CellStatus.OK, CellStatus.ERROR, CellStatus.TIMEOUT, CellStatus.DIED, CellStatus.NOT_RUN,
+    CellStatus.SKIPPED)
 
 
 @dataclass
@@ -74,32 +77,6 @@ class Limits:
 
 
 @dataclass
-class CellRun:
-    """What happened to one code cell."""
-
-    index: int
-    status: str = STATUS_NOT_RUN
-    ename: str = ""
-    evalue: str = ""
-    seconds: float = 0.0
-    records: list = field(default_factory=list)
-    truncated: bool = False
-    note: str = ""
-    reported_error: str = ""
-    """An error the cell reported instead of raising (hidden tests: see
-    :func:`dltrain.grading.run_hidden_tests`)."""
-
-    def finish_ok(self) -> None:
-        """The cell completed: ``ok``, or ``error`` when it reported one."""
-        if self.reported_error:
-            self.status = STATUS_ERROR
-            name, _, value = self.reported_error.partition(": ")
-            self.ename, self.evalue = name[:200], value[:2000]
-        else:
-            self.status = STATUS_OK
-
-
-@dataclass
 class KernelLaunch:
     """How to start the kernel: its argv (with ``{connection_file}``) and connection transport."""
 
@@ -125,10 +102,12 @@ def plain_launch(workdir: Path, env: dict[str, str] | None = None) -> KernelLaun
                               "{connection_file}"], env=kernel_env)
 
 
-# Every kernel the grader starts: static widgets (nobody renders them) and no user site-packages.
+# Every kernel the grader starts: static widgets (nobody renders them), no user site-packages,
+# hidden tests that only collect (the grader judges them outside).
 # Single-threaded BLAS: notebooks use small matrices, where BLAS threads only spin, and grading
 # runs several kernels side by side.
 KERNEL_ENV = {"DLTRAIN_STATIC_WIDGETS": "1", "PYTHONNOUSERSITE": "1",
+              "DLTRAIN_HIDDEN_TESTS": "collect",
               "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONHASHSEED": "0",
               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -258,7 +237,7 @@ def run_notebook(nb: NotebookNode, workdir: Path, launch: KernelLaunch,
 
 
 async def _run(nb, workdir, launch, limits, skip, private):
-    runs = {i: CellRun(i) for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+    runs = {i: CellRun() for i, c in enumerate(nb.cells) if c.cell_type == "code"}
     for i in skip:
         if i in runs:
             runs[i].status = STATUS_SKIPPED

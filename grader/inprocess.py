@@ -23,11 +23,12 @@ from nbformat import NotebookNode
 
 import dltrain.grading as protocol
 
+from .artifact import Cell, RunArtifact
 from .assemble import ROLE_TEST, assemble
-from .execute import STATUS_ERROR, STATUS_SKIPPED, CellRun
-from .notebooks import exercises
-from .reference import source_notebook
-from .results import GRADED, ExerciseResult, SubmissionResult
+from .course import Course
+from .execute import STATUS_ERROR, STATUS_SKIPPED
+from .judge import JudgeOptions, judge
+from .model import CellRun, Job, SubmissionResult
 
 IN_PROCESS_SALT = "in-process"
 
@@ -73,7 +74,7 @@ def run_cells(nb: NotebookNode, salt: int, skip: Iterable[int] = ()) -> InProces
     from IPython.display import display
 
     skip = frozenset(skip)
-    runs = {i: CellRun(i) for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+    runs = {i: CellRun() for i, c in enumerate(nb.cells) if c.cell_type == "code"}
     output: dict[int, str] = {}
     namespace: dict = {"__name__": "__main__", "display": display}
     recorder = _Recorder(salt)
@@ -152,24 +153,24 @@ class Graded:
 
 
 def grade_in_process(aid: str, student_nb: NotebookNode, *, experiments: bool = False,
-                     diagnose: bool = True, salt: str = IN_PROCESS_SALT) -> Graded:
+                     diagnose: bool = True, salt: str = IN_PROCESS_SALT,
+                     course: Course | None = None) -> Graded:
     """Grade a notebook of trusted code (a reference or catalogue variant) without a kernel.
 
-    The notebook is assembled and scored exactly as :func:`grader.grade.grade_one` does; only the
+    The notebook is assembled and judged exactly as :func:`grader.grade.grade_one` does; only the
     execution differs (this process instead of a sandboxed kernel).
     """
-    from . import RELEASE_DIR, SOLUTIONS_DIR
-    from .grade import Options, _score
-    from .notebooks import read_notebook
-
-    source = source_notebook(aid)
-    released = read_notebook(RELEASE_DIR / aid / f"{aid}.ipynb")
-    assembled = assemble(student_nb, source, released, aid)
+    assignment = (course or Course()).assignment(aid)
+    assembled = assemble(student_nb, assignment.source, assignment.released, aid)
     skip = frozenset() if experiments else assembled.experiment_cells()
-    salt_int = protocol.salt_from_text(salt)
-    run = run_cells(assembled.nb, salt_int, skip)
-    result = SubmissionResult(student="in-process", assignment=aid, status=GRADED)
-    result.exercises = [ExerciseResult(e.grade_id, e.title, e.points) for e in exercises(source)]
-    options = Options(solutions=SOLUTIONS_DIR, diagnose=diagnose)
-    _score(result, aid, source, assembled, run.runs, options, salt_int)
+    run = run_cells(assembled.nb, protocol.salt_from_text(salt), skip)
+    artifact = RunArtifact(
+        job=Job("in-process", aid), salt=salt, notes=list(assembled.notes),
+        answered=dict(assembled.answered),
+        cells=[Cell(role=role, cell_type=cell.cell_type, source=cell.source, grade_id=gid,
+                    tags=list(cell.get("metadata", {}).get("tags", []) or []),
+                    run=run.runs.get(index))
+               for index, (cell, role, gid) in enumerate(zip(assembled.nb.cells, assembled.roles,
+                                                             assembled.grade_ids))])
+    result = judge(artifact, assignment, JudgeOptions(diagnose=diagnose))
     return Graded(result, run, assembled)

@@ -22,7 +22,6 @@ question
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,17 +128,60 @@ def points(cell: NotebookNode) -> float:
     return float(nbgrader_meta(cell).get("points", 0) or 0)
 
 
+class MarkerError(ValueError):
+    """Solution or hidden-test markers that do not pair up (nested, unterminated, stray end)."""
+
+
+def split_regions(source: str, begin: str, end: str) -> tuple[str, str]:
+    """(the lines outside the marked regions, the lines inside them), as nbgrader reads them.
+
+    A line containing ``begin`` opens a region and a line containing ``end`` closes it; the
+    marker lines themselves belong to neither part. A cell may hold several regions.
+
+    Raises
+    ------
+    MarkerError
+        For a region opened inside another, an end without a begin, or a begin never closed
+        (nbgrader refuses the same notebooks).
+    """
+    outside, inside = [], []
+    opened_at = None
+    for number, line in enumerate(source.splitlines(keepends=True), start=1):
+        if begin in line:
+            if opened_at is not None:
+                raise MarkerError(f"line {number}: {begin!r} inside the region opened at line "
+                                  f"{opened_at}")
+            opened_at = number
+        elif end in line:
+            if opened_at is None:
+                raise MarkerError(f"line {number}: {end!r} without a {begin!r} before it")
+            opened_at = None
+        elif opened_at is not None:
+            inside.append(line)
+        else:
+            outside.append(line)
+    if opened_at is not None:
+        raise MarkerError(f"line {opened_at}: {begin!r} is never closed by {end!r}")
+    return "".join(outside), "".join(inside)
+
+
+_HIDDEN = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+_SOLUTION = ("BEGIN SOLUTION", "END SOLUTION")
+
+
 def hidden_region(source: str) -> str:
     """The hidden tests of a test cell's source (empty when it has none)."""
-    match = re.search(rf"^[ \t]*{re.escape(BEGIN_HIDDEN)}[^\n]*\n(.*?)^[ \t]*"
-                      rf"{re.escape(END_HIDDEN)}", source, flags=re.S | re.M)
-    return match.group(1) if match else ""
+    return split_regions(source, *_HIDDEN)[1]
 
 
 def without_hidden_region(source: str) -> str:
     """A test cell's source as the student sees it (hidden tests removed)."""
-    pattern = rf"^[ \t]*{re.escape(BEGIN_HIDDEN)}.*?^[ \t]*{re.escape(END_HIDDEN)}[^\n]*\n?"
-    return re.sub(pattern, "", source, flags=re.S | re.M).rstrip() + "\n"
+    return split_regions(source, *_HIDDEN)[0].rstrip() + "\n"
+
+
+def solution_region(source: str) -> str:
+    """The solution lines of an answer cell (empty when it has none)."""
+    return split_regions(source, *_SOLUTION)[1]
 
 
 @dataclass(frozen=True)

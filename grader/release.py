@@ -6,6 +6,7 @@ never leaves a database or log in the repository, and the output is byte-identic
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -13,10 +14,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from dltrain._guide import CODE_STUB, STUB_INSTRUCTION, NotebookMap, exercise_labels, stub_message
+
 from . import RELEASE_DIR, SOLUTIONS_DIR, assignment_ids
 from .notebooks import (
     KERNELSPEC,
     blank_notebook_like,
+    grade_id,
+    is_answer_cell,
+    is_question_cell,
     read_notebook,
     without_feedback_only,
     write_notebook,
@@ -69,7 +75,7 @@ def release(aids: list[str] | None = None, dest: Path = RELEASE_DIR,
     return written
 
 
-def _generate(aid: str, source: Path, course: Path) -> Path:
+def _generate(aid: str, source: Path, course: Path, db_url: str | None = None) -> Path:
     from nbgrader.converters import GenerateAssignment
     from nbgrader.converters.base import NbGraderException
     from nbgrader.coursedir import CourseDirectory
@@ -85,10 +91,10 @@ def _generate(aid: str, source: Path, course: Path) -> Path:
     config.CourseDirectory.root = str(course)
     config.CourseDirectory.source_directory = "source"
     config.CourseDirectory.release_directory = "release"
-    config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    config.CourseDirectory.db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
     config.CourseDirectory.assignment_id = aid
     config.GenerateAssignment.force = True
-    config.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    config.ClearSolutions.code_stub = {"python": CODE_STUB}
     log = logging.getLogger("grader.release")
     coursedir = CourseDirectory(config=config, log=log)
     converter = GenerateAssignment(coursedir=coursedir, config=config, log=log)
@@ -104,9 +110,28 @@ def _generate(aid: str, source: Path, course: Path) -> Path:
 
 
 def _normalise(nb):
-    nb = blank_notebook_like(nb)
+    nb = _name_stubs(blank_notebook_like(nb))
     nb.metadata = {"kernelspec": dict(KERNELSPEC),
                    "language_info": {"name": "python"}}
+    return nb
+
+
+def _name_stubs(nb):
+    """Each stub's message names its exercise: ``raise NotImplementedError("Exercise 3
+    (standardize_splits): replace this line with your code")`` (nbgrader's checksum follows)."""
+    from nbgrader.utils import compute_checksum
+
+    generic = f'raise NotImplementedError("{STUB_INSTRUCTION}")'
+    labels = exercise_labels(nb.cells)
+    cells = NotebookMap(nb.cells).cells
+    for cell, info in zip(nb.cells, cells):
+        if is_answer_cell(cell) and generic in cell.source:
+            gid = grade_id(cell)
+            message = stub_message(labels.get(gid), info.name, question=is_question_cell(cell))
+            cell.source = cell.source.replace(
+                generic, f"raise NotImplementedError({json.dumps(message, ensure_ascii=False)})")
+            if "checksum" in cell.metadata.get("nbgrader", {}):
+                cell.metadata.nbgrader.checksum = compute_checksum(cell)
     return nb
 
 

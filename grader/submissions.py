@@ -1,33 +1,26 @@
 """Find the submissions to grade in a folder or an LMS zip.
 
-Layouts understood (``aid`` is an assignment id such as ``00_inputs``):
-
-* ``<student>/<aid>/<aid>.ipynb`` — the course's own layout (and nbgrader's ``submitted/``);
-* ``<student>/<aid>.ipynb`` — a student folder with the notebook directly inside (Moodle's
-  ``Full Name_123_assignsubmission_file_/`` folders are read this way, the suffix dropped);
-* ``<student>_<anything>_<aid>.ipynb`` or ``<student>_<aid>.ipynb`` in the top folder — flat
-  LMS downloads (Canvas names files ``lastfirst_userid_submissionid_<original name>``);
-* a zip of any of these, possibly wrapped in one top folder.
-
-A student folder holding notebooks that are not named after the assignment gives a job with a
-``problem`` (a renamed notebook), never a silent zero.
+A zip is unpacked safely (no absolute paths, no ``..``, no links, bounded size, the members'
+times kept); wrapper folders are descended; then the LMS adapter that recognises the layout
+(:mod:`grader.lms`: Canvas, Moodle, plain folders) turns it into jobs, and explains every
+notebook that is not one.
 """
 
 from __future__ import annotations
 
-import re
+import os
 import shutil
 import stat
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
-from .files import is_real_folder, is_regular_file, kind_of, link_between
-from .grade import Job
+from .course import Course
+from .files import is_real_folder
+from .lms import Discovery, choose
 
 MAX_ZIP_BYTES = 2_000_000_000
 MAX_ZIP_FILES = 50_000
-_MOODLE = re.compile(r"_(assignsubmission_file|onlinetext)_?$")
-_CANVAS_COPY = re.compile(r"-\d+$")   # Canvas appends -1, -2 to re-submitted file names
 
 
 class SubmissionsError(RuntimeError):
@@ -58,45 +51,49 @@ def unpack_zip(archive: Path, dest: Path) -> Path:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(member) as src, open(target, "wb") as out:
                     shutil.copyfileobj(src, out)
+                _keep_time(target, member)
     except zipfile.BadZipFile as exc:
         raise SubmissionsError(f"{archive} is not a valid zip file ({exc})") from None
     return dest
 
 
-def discover(root: Path, known: list[str], assignment: str | None = None) -> list[Job]:
-    """The jobs found under ``root`` (a folder, already unpacked).
+def _keep_time(path: Path, member: zipfile.ZipInfo) -> None:
+    """The file's time as the zip records it (an LMS's submission time: newest is graded)."""
+    try:
+        stamp = datetime(*member.date_time).timestamp()
+        os.utime(path, (stamp, stamp))
+    except (ValueError, OverflowError, OSError):
+        pass
+
+
+def discover(root: Path, course: Course, assignment: str | None = None,
+             lms: str = "auto") -> Discovery:
+    """The jobs found under ``root`` (a folder, already unpacked), and every other notebook's
+    reason.
 
     Parameters
     ----------
     root : Path
         Folder of submissions.
-    known : list of str
-        The course's assignment ids.
+    course : Course
+        The course (its assignment ids; instructor notebooks to identify renamed notebooks).
     assignment : str, optional
         Grade only this assignment (and expect it from every student).
+    lms : str
+        ``auto`` or an adapter's name (see :mod:`grader.lms`).
     """
     root = Path(root)
-    if not root.is_dir():
+    if not is_real_folder(root):
         raise SubmissionsError(f"{root} is not a folder or a zip file")
-    wanted = [assignment] if assignment else list(known)
+    wanted = [assignment] if assignment else course.assignment_ids()
     root = _unwrap(root, wanted)
-    jobs: list[Job] = []
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith((".", "__MACOSX")):
-            continue
-        kind = kind_of(entry)
-        if kind == "link":
-            aid = wanted[0] if len(wanted) == 1 else "?"
-            jobs.append(Job(student_name(entry.name.removesuffix(".ipynb")), aid, None,
-                            f"{entry.name} is a symbolic link; the grader does not follow links "
-                            "(submit the notebook itself)"))
-        elif kind == "folder":
-            jobs.extend(_student_folder(entry, wanted, assignment))
-        elif kind == "file" and entry.suffix == ".ipynb":
-            job = _flat_file(entry, wanted)
-            if job:
-                jobs.append(job)
-    return _dedupe(jobs)
+    try:
+        adapter = choose(lms, root)
+    except KeyError as exc:
+        raise SubmissionsError(str(exc)) from None
+    found = adapter.discover(root, course, wanted)
+    found.adapter = adapter.name
+    return found
 
 
 def _unwrap(root: Path, wanted: list[str]) -> Path:
@@ -114,79 +111,3 @@ def _unwrap(root: Path, wanted: list[str]) -> Path:
         else:
             return root
     return root
-
-
-def student_name(folder_name: str) -> str:
-    return _MOODLE.sub("", folder_name).strip() or folder_name
-
-
-def _student_folder(folder: Path, wanted: list[str], assignment: str | None) -> list[Job]:
-    student = student_name(folder.name)
-    jobs = []
-    for aid in wanted:
-        nested = folder / aid / f"{aid}.ipynb"
-        direct = folder / f"{aid}.ipynb"
-        link = link_between(folder, nested) or link_between(folder, direct)
-        if link is not None:
-            jobs.append(Job(student, aid, None, f"{link.relative_to(folder.parent).as_posix()} "
-                                                "is a symbolic link; the grader does not follow "
-                                                "links (submit the notebook itself)"))
-        elif is_regular_file(nested):
-            jobs.append(Job(student, aid, nested, folder=nested.parent))
-        elif is_regular_file(direct):
-            jobs.append(Job(student, aid, direct, folder=folder))
-        elif "other" in (kind_of(nested), kind_of(direct)):
-            odd = nested if kind_of(nested) == "other" else direct
-            jobs.append(Job(student, aid, None, f"{odd.relative_to(folder.parent).as_posix()} is "
-                                                "not a regular file (a pipe, a device or a "
-                                                "socket); submit the notebook itself"))
-        elif assignment or is_real_folder(folder / aid):
-            jobs.append(Job(student, aid, None, _missing_reason(folder, aid)))
-    if not jobs:
-        notebooks = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.ipynb")
-                           if ".ipynb_checkpoints" not in p.parts)
-        aid = wanted[0] if len(wanted) == 1 else "?"
-        reason = ("no notebook named after an assignment was found"
-                  + (f" (found {', '.join(notebooks[:3])}: rename it to <assignment>.ipynb)"
-                     if notebooks else ""))
-        jobs.append(Job(student, aid, None, reason))
-    return jobs
-
-
-def _missing_reason(folder: Path, aid: str) -> str:
-    others = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.ipynb")
-                    if ".ipynb_checkpoints" not in p.parts)
-    if others:
-        return (f"expected {aid}/{aid}.ipynb but found {', '.join(others[:3])}: was the notebook "
-                f"renamed? Rename it to {aid}.ipynb and grade again")
-    return f"no notebook {aid}/{aid}.ipynb was submitted"
-
-
-def _flat_file(path: Path, wanted: list[str]) -> Job | None:
-    """A flat LMS download (a regular file: links were set aside by the caller)."""
-    stem = _CANVAS_COPY.sub("", path.stem)
-    for aid in sorted(wanted, key=len, reverse=True):
-        if stem == aid:
-            return Job("unknown", aid, None, f"{path.name} sits at the top level with no "
-                                             "student name; put it in a folder named after "
-                                             "the student")
-        if stem.endswith("_" + aid):
-            student = stem[: -len(aid) - 1].split("_")[0]
-            return Job(student or "unknown", aid, path)
-    return None
-
-
-def _dedupe(jobs: list[Job]) -> list[Job]:
-    """One job per (student, assignment): a later duplicate becomes a problem, not a crash."""
-    seen: dict[tuple[str, str], Job] = {}
-    out = []
-    for job in jobs:
-        key = (job.student, job.assignment)
-        if key in seen:
-            out.append(Job(f"{job.student} (duplicate)", job.assignment, None,
-                           f"a second submission of {job.assignment} by {job.student} "
-                           f"({job.path}); only the first was graded"))
-            continue
-        seen[key] = job
-        out.append(job)
-    return out

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 import dltrain.grading as protocol
-from dltrain.testing import describe_difference
+from dltrain.compare import array_problem
 
 from .notebooks import hidden_region
 
@@ -64,6 +64,8 @@ class TrustedSession:
     salt: int = 0
     """The salt the kernel's hidden tests ran with (see :mod:`dltrain.grading`)."""
     outcomes: list[Outcome] = field(default_factory=list)
+    tests: list = field(default_factory=list)
+    """The hidden tests judged so far, with their cases and the student's results."""
 
     def hidden_answer(self, answer, variable, *, name=None, check="allclose", rtol=1e-6,
                       atol=1e-9):
@@ -76,58 +78,133 @@ class TrustedSession:
         fns = protocol.as_function_tuple(functions)
         label = name or getattr(fns[0], "__name__", "hidden test")
         index = len(self.outcomes)
+        record = self.records[index] if index < len(self.records) else None
         case_list = protocol.make_cases(cases, seed, self.salt)
-        compare_fn = _comparison(check, rtol, atol)
-        try:
-            results = _record_cases(self.records[index] if index < len(self.records) else None,
-                                    len(case_list))
-        except _Missing:
-            self.outcomes.append(Outcome(label, False, "no results came back from this test: it "
-                                         "did not run, because an earlier line of the cell "
-                                         "failed or the cell never completed.", missing=True))
-            return
-        except Garbled as exc:
-            self.outcomes.append(Outcome(label, False, f"the results that came back from the "
-                                         f"notebook are not valid ({exc}).", garbled=True))
-            return
-        outcome = Outcome(label, True)
-        for k, (case, result) in enumerate(zip(case_list, results)):
-            reference = protocol.call_case(run, fns, case)
-            if not result["ok"]:
-                outcome.passed = False
-                outcome.message = f"case {k + 1} of {len(case_list)}: your code raised " \
-                                  f"{result['error']}"
-                break
-            try:
-                problem = compare_fn(result["value"], reference, copy.deepcopy(case))
-            except Exception as exc:  # a value of a form no comparison expects
-                problem = f"your result could not be compared ({type(exc).__name__})."
-            if problem:
-                outcome.passed = False
-                outcome.message = f"case {k + 1} of {len(case_list)}: {problem}"
-                break
-        if not outcome.passed:
+        outcome, results = judge_record(label, record, fns, case_list, run, check, rtol, atol)
+        if results is not None:
             exact = check == "equal"
-            outcome.diagnosis = self._diagnose(fns, run, case_list, results,
-                                               0.0 if exact else rtol, 0.0 if exact else atol,
-                                               exact)
+            self.tests.append(_JudgedTest(fns, run, case_list, results, 0.0 if exact else rtol,
+                                          0.0 if exact else atol, exact, outcome))
         self.outcomes.append(outcome)
 
-    def _diagnose(self, fns, run, case_list, results, rtol, atol, exact=False) -> str:
-        """The first known mistake whose outputs match the student's on every case.
+    def diagnose(self) -> None:
+        """Name the known mistake the student's results show, on the failed hidden tests.
 
-        A case where the student's code raised matches a mistake that raises there too.
+        The rule (one of the grading rules, see :mod:`grader.rules`): a known mistake is named
+        only when the student's results match its code on **every** hidden test of the cell where
+        its code differs from the reference — not on one coincidental input. Where several
+        qualify, the one shown to differ on the most tests (the most evidence) is named, and
+        among equals the first in the catalogue. A case where the student's code raised matches
+        a mistake that raises there too.
         """
-        if all(not r["ok"] for r in results):
-            return ""
+        failed = [t for t in self.tests if not t.outcome.passed]
+        if not failed or all(not r["ok"] for t in failed for r in t.results):
+            return
+        best, evidence = None, 0
         for variant in self.variants:
-            variant_fns = _variant_functions(variant, fns)
-            if variant_fns is None:
-                continue
-            if all(_variant_matches(run, variant_fns, case, result, rtol, atol, exact)
-                   for case, result in zip(case_list, results)):
-                return variant.description
-        return ""
+            distinguishing = 0
+            for test in self.tests:
+                verdict = test.against(variant)
+                if verdict is None:      # the variant does not have these functions
+                    distinguishing = -1
+                    break
+                differs, matches = verdict
+                if differs and not matches:
+                    distinguishing = -1
+                    break
+                distinguishing += differs
+            if distinguishing > evidence:
+                best, evidence = variant, distinguishing
+        if best is not None:
+            for test in failed:
+                test.outcome.diagnosis = best.description
+
+
+@dataclass
+class _JudgedTest:
+    """One hidden test of a cell, kept for the cell-level diagnosis."""
+
+    fns: tuple
+    run: Any
+    cases: list
+    results: list[dict]
+    rtol: float
+    atol: float
+    exact: bool
+    outcome: Outcome
+    _reference: list | None = None
+
+    def against(self, variant: Variant) -> tuple[bool, bool] | None:
+        """(the variant differs from the reference here, the student matches the variant)."""
+        variant_fns = _variant_functions(variant, self.fns)
+        if variant_fns is None:
+            return None
+        if self._reference is None:
+            self._reference = [_outcome_of(self.run, self.fns, case) for case in self.cases]
+        differs, matches = False, True
+        for case, result, reference_value in zip(self.cases, self.results, self._reference):
+            variant_value = _outcome_of(self.run, variant_fns, case)
+            differs = differs or not _same(variant_value, reference_value, self.rtol, self.atol,
+                                           self.exact)
+            student_value = (True, result["value"]) if result["ok"] else (False, None)
+            matches = matches and _same(student_value, variant_value, self.rtol, self.atol,
+                                        self.exact)
+        return differs, matches
+
+
+def _outcome_of(run, fns, case) -> tuple[bool, Any]:
+    """(True, value as it would cross the wire) or (False, None) when the code raises."""
+    try:
+        return True, decode(protocol.encode(protocol.call_case(run, fns, case)))
+    except Exception:
+        return False, None
+
+
+def _same(a: tuple[bool, Any], b: tuple[bool, Any], rtol, atol, exact) -> bool:
+    if a[0] != b[0]:
+        return False
+    if not a[0]:
+        return True   # both raised
+    try:
+        return compare_values(a[1], b[1], rtol=rtol, atol=atol, exact=exact) == ""
+    except Exception:  # forms no comparison expects
+        return False
+
+
+def judge_record(label: str, record: Any, reference_fns: tuple, case_list: list, run,
+                 check, rtol: float, atol: float) -> tuple[Outcome, list[dict] | None]:
+    """Judge one hidden test's record against the reference functions, case by case.
+
+    Returns the outcome and the decoded case results (None when the record is missing or
+    garbled).
+    """
+    compare_fn = _comparison(check, rtol, atol)
+    try:
+        results = _record_cases(record, len(case_list))
+    except _Missing:
+        return Outcome(label, False, "no results came back from this test: it did not run, "
+                                     "because an earlier line of the cell failed or the cell "
+                                     "never completed.", missing=True), None
+    except Garbled as exc:
+        return Outcome(label, False, f"the results that came back from the notebook are not "
+                                     f"valid ({exc}).", garbled=True), None
+    outcome = Outcome(label, True)
+    for k, (case, result) in enumerate(zip(case_list, results)):
+        reference = protocol.call_case(run, reference_fns, case)
+        if not result["ok"]:
+            outcome.passed = False
+            outcome.message = f"case {k + 1} of {len(case_list)}: your code raised " \
+                              f"{result['error']}"
+            break
+        try:
+            problem = compare_fn(result["value"], reference, copy.deepcopy(case))
+        except Exception as exc:  # a value of a form no comparison expects
+            problem = f"your result could not be compared ({type(exc).__name__})."
+        if problem:
+            outcome.passed = False
+            outcome.message = f"case {k + 1} of {len(case_list)}: {problem}"
+            break
+    return outcome, results
 
 
 def _variant_functions(variant: Variant, fns: tuple) -> tuple | None:
@@ -300,30 +377,8 @@ def compare_values(student: Any, reference: Any, *, rtol: float, atol: float,
 
 
 def _compare_numbers(student, reference, *, rtol, atol, exact, path) -> str:
-    if isinstance(student, (str, dict, tuple, list)) or student is None:
-        wanted = _kind(reference) if isinstance(reference, np.ndarray) else "a number"
-        return f"{path} should be {wanted}, but it is {_kind(student)}."
-    s = np.asarray(student)
-    r = np.asarray(reference)
-    if isinstance(reference, np.ndarray) and not isinstance(student, np.ndarray) and r.ndim > 0:
-        return f"{path} should be an array of shape {r.shape}, but it is {_kind(student)}."
-    if s.shape != r.shape:
-        hint = ""
-        if s.ndim == 2 and s.shape == r.shape[::-1]:
-            hint = " (it looks transposed)"
-        elif s.size == r.size:
-            hint = " (same number of elements: keepdims, reshape or squeeze?)"
-        return f"{path} should have shape {r.shape}, but it has shape {s.shape}{hint}."
-    if exact:
-        if np.array_equal(s, r, equal_nan=s.dtype.kind in "fc"):
-            return ""
-        return f"{path} is not what was expected: {describe_difference(s, r, 0.0, 0.0)}."
-    if s.dtype.kind == "b" and r.dtype.kind == "b":
-        return "" if np.array_equal(s, r) else f"{path} is not what was expected: " \
-                                                f"{int((s != r).sum())} booleans differ."
-    if np.allclose(s, r, rtol=rtol, atol=atol, equal_nan=True):
-        return ""
-    return f"{path} is not what was expected: {describe_difference(s, r, rtol, atol)}."
+    problem = array_problem(student, reference, rtol=rtol, atol=atol, exact=exact)
+    return "" if problem is None else f"{path} {problem}"
 
 
 def _comparison(check: str | Callable, rtol: float, atol: float) -> Callable[[Any, Any, Any], str]:
@@ -343,21 +398,6 @@ def _comparison(check: str | Callable, rtol: float, atol: float) -> Callable[[An
             return ""
         return custom
     raise ValueError(f"unknown check {check!r}; use 'allclose', 'equal' or a function")
-
-
-def _variant_matches(run, fns, case, result, rtol, atol, exact=False) -> bool:
-    try:
-        value = protocol.call_case(run, fns, case)
-        # Round-trip through the wire format so the comparison sees what a student would send.
-        value = decode(protocol.encode(value))
-    except Exception:
-        return not result["ok"]
-    if not result["ok"]:
-        return False
-    try:
-        return compare_values(result["value"], value, rtol=rtol, atol=atol, exact=exact) == ""
-    except Exception:  # the student's value has a form the variant's does not
-        return False
 
 
 def judge_test_cell(test_source: str, records: Sequence[Any], namespace: dict,
@@ -385,6 +425,7 @@ def judge_test_cell(test_source: str, records: Sequence[Any], namespace: dict,
     previous, protocol._SESSION = protocol._SESSION, session
     try:
         exec(compile(region, "<hidden tests>", "exec"), scope)  # noqa: S102
+        session.diagnose()
     finally:
         protocol._SESSION = previous
     if len(records) > len(session.outcomes):

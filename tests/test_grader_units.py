@@ -22,6 +22,7 @@ from grader.assemble import (
     NotGradable,
     assemble,
 )
+from grader.course import Course
 from grader.notebooks import (
     UnreadableNotebook,
     grade_id,
@@ -36,6 +37,7 @@ from grader.trusted import Garbled, Variant, compare_values, decode, judge_test_
 
 AID = "00_inputs"
 KNOWN = [AID, "01_initialization"]
+COURSE = Course()
 
 
 def _touch_nb(path):
@@ -45,30 +47,65 @@ def _touch_nb(path):
 
 # ------------------------------------------------------------------ submissions
 
+def _jobs(root, assignment=AID, lms="auto"):
+    return {(j.student, j.assignment): j
+            for j in discover(root, COURSE, assignment, lms).jobs}
+
+
 def test_discover_course_layout_and_problems(tmp_path):
     _touch_nb(tmp_path / "ada" / AID / f"{AID}.ipynb")
     _touch_nb(tmp_path / "ben" / f"{AID}.ipynb")                      # directly in the folder
-    _touch_nb(tmp_path / "cleo" / AID / "Untitled1.ipynb")             # renamed
+    _touch_nb(tmp_path / "cleo" / AID / "Untitled1.ipynb")             # renamed, no graded cells
     (tmp_path / "dan" / AID).mkdir(parents=True)                       # nothing inside
-    jobs = {(j.student, j.assignment): j for j in discover(tmp_path, KNOWN, AID)}
+    found = discover(tmp_path, COURSE, AID)
+    jobs = {(j.student, j.assignment): j for j in found.jobs}
     assert jobs[("ada", AID)].path.name == f"{AID}.ipynb" and not jobs[("ada", AID)].problem
     assert jobs[("ben", AID)].path is not None
-    assert "renamed" in jobs[("cleo", AID)].problem and "Untitled1" in jobs[("cleo", AID)].problem
+    assert "Untitled1" in jobs[("cleo", AID)].problem
+    assert any("Untitled1.ipynb" in e and "without any graded cell" in e
+               for e in found.explained)
     assert "no notebook" in jobs[("dan", AID)].problem
+    assert found.notebooks_found == 3 and found.adapter == "folder"
 
 
-def test_discover_lms_layouts(tmp_path):
-    _touch_nb(tmp_path / "Ada Lovelace_1234_assignsubmission_file_" / f"{AID}.ipynb")
-    _touch_nb(tmp_path / f"lovelaceada_998_123456_{AID}.ipynb")        # Canvas flat file
-    _touch_nb(tmp_path / f"babbagecharles_997_123457_{AID}-1.ipynb")   # Canvas re-upload
-    students = {j.student for j in discover(tmp_path, KNOWN, AID)}
-    assert students == {"Ada Lovelace_1234", "lovelaceada", "babbagecharles"}
+def test_a_renamed_notebook_is_identified_by_its_graded_cells(tmp_path):
+    write_notebook(reference_submission(AID), tmp_path / "ada" / "homework (1).ipynb")
+    write_notebook(reference_submission(AID), tmp_path / "ben" / "sub" / "mine.ipynb")
+    jobs = _jobs(tmp_path, None)
+    assert jobs[("ada", AID)].path.name == "homework (1).ipynb"
+    assert jobs[("ben", AID)].folder == tmp_path / "ben" / "sub"
+
+
+def test_discover_moodle_folders(tmp_path):
+    folder = tmp_path / "Ada Lovelace_1234_assignsubmission_file_"
+    _touch_nb(folder / f"{AID}.ipynb")
+    write_notebook(reference_submission("01_initialization"), folder / "renamed.ipynb")
+    found = discover(tmp_path, COURSE)
+    assert found.adapter == "moodle"
+    jobs = {(j.student_id, j.assignment): j for j in found.jobs}
+    assert jobs[("1234", AID)].student == "Ada Lovelace"
+    assert jobs[("1234", "01_initialization")].path.name == "renamed.ipynb"
+
+
+def test_discover_canvas_files(tmp_path):
+    _touch_nb(tmp_path / f"lovelaceada_998_123456_{AID}.ipynb")
+    _touch_nb(tmp_path / f"babbagecharles_LATE_997_123457_{AID}-1.ipynb")   # re-upload, late
+    _touch_nb(tmp_path / f"babbagecharles_997_123400_{AID}.ipynb")          # older one
+    (tmp_path / "notes.pdf").write_text("not a notebook")
+    found = discover(tmp_path, COURSE, AID)
+    assert found.adapter == "canvas"
+    jobs = {j.student_id: j for j in found.jobs}
+    assert set(jobs) == {"998", "997"}
+    assert jobs["997"].late is True and jobs["997"].submitted == "123457"
+    assert jobs["998"].student == "lovelaceada" and jobs["998"].late is False
+    assert any("older or second submission" in e for e in found.explained)
+    assert any(e.startswith("notes.pdf") for e in found.explained)
 
 
 def test_discover_without_assignment_finds_each_students_assignments(tmp_path):
     _touch_nb(tmp_path / "ada" / AID / f"{AID}.ipynb")
     _touch_nb(tmp_path / "ada" / "01_initialization" / "01_initialization.ipynb")
-    jobs = discover(tmp_path, KNOWN)
+    jobs = discover(tmp_path, COURSE).jobs
     assert sorted(j.assignment for j in jobs) == sorted(KNOWN)
 
 
@@ -84,7 +121,7 @@ def test_zip_is_unpacked_safely(tmp_path):
     unpack_zip(archive, dest)
     assert not (tmp_path / "escape.txt").exists()
     assert not (dest / "abs.txt").exists(), "absolute member names are skipped"
-    jobs = discover(dest, KNOWN, AID)
+    jobs = discover(dest, COURSE, AID).jobs
     assert [(j.student, j.path.name) for j in jobs] == [("ada", f"{AID}.ipynb")]
 
 
@@ -139,8 +176,9 @@ def test_assembly_restores_instructor_cells_and_keeps_answers(sources):
     for i, role in enumerate(out.roles):
         if role == ROLE_TEST:
             assert out.roles[i + 1] == ROLE_HIDDEN
-            assert "hidden_test(" in out.nb.cells[i + 1].source
-            assert "hidden_test(" not in out.nb.cells[i].source
+            hidden_call = ("hidden_test(", "hidden_answer(")
+            assert any(call in out.nb.cells[i + 1].source for call in hidden_call)
+            assert not any(call in out.nb.cells[i].source for call in hidden_call)
     assert ROLE_EXPERIMENT in out.roles and out.experiment_cells()
 
 
@@ -396,14 +434,44 @@ def test_a_broken_worker_costs_only_its_own_submission(tmp_path):
     assert all(by_student[f"student{k}"].status == "graded" for k in (0, 1, 3))
 
 
-def _dies_on_culprit(job, options, out_dir):
+def _dies_on_culprit(job, options, out_dir, course):
     import os
     import time
 
-    from grader.results import SubmissionResult
+    from grader.model import SubmissionResult
 
     if job.student == "culprit":
         time.sleep(0.2)
         os._exit(9)
     time.sleep(0.5)
     return SubmissionResult(job.student, job.assignment, status="graded")
+
+
+@pytest.mark.parametrize("source,problem", [
+    ("a\n### BEGIN HIDDEN TESTS\nb\n### BEGIN HIDDEN TESTS\nc\n### END HIDDEN TESTS\n",
+     "inside the region opened at line 2"),
+    ("a\n### END HIDDEN TESTS\n", "without a"),
+    ("a\n### BEGIN HIDDEN TESTS\nb\n", "never closed")])
+def test_malformed_markers_fail_loudly(source, problem):
+    from grader.notebooks import MarkerError
+
+    with pytest.raises(MarkerError, match=problem):
+        hidden_region(source)
+
+
+def test_a_cell_may_hold_several_hidden_regions():
+    source = ("x = 1\n### BEGIN HIDDEN TESTS\nh1()\n### END HIDDEN TESTS\ny = 2\n"
+              "### BEGIN HIDDEN TESTS\nh2()\n### END HIDDEN TESTS\n")
+    assert hidden_region(source) == "h1()\nh2()\n"
+    assert without_hidden_region(source) == "x = 1\ny = 2\n"
+
+
+def test_a_broken_grading_machine_is_not_a_class_of_zeros(tmp_path, capsys):
+    """Kernels that cannot start: retried, 'grading environment', and exit status 3."""
+    write_notebook(reference_submission(AID), tmp_path / "subs" / "ada" / AID / f"{AID}.ipynb")
+    code = main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                 "--memory-mb", "200", "--jobs", "1", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert "grading environment: the kernel did not start" in captured.out
+    assert "NO KERNEL COULD RUN" in captured.err

@@ -20,8 +20,8 @@ from grader import catalogue as catalogue_mod
 from grader.batch import grade_batch
 from grader.check import check_entry
 from grader.grade import Options
+from grader.model import GRADED
 from grader.notebooks import hidden_region, is_test_cell, read_notebook, without_hidden_region
-from grader.results import GRADED
 from grader.samples import entry_submission, reference_submission, write_submission
 
 AIDS = assignment_ids()

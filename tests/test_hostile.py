@@ -26,9 +26,9 @@ from grader import RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR, assignment_ids
 from grader.batch import grade_batch
 from grader.execute import Limits
 from grader.grade import Options
+from grader.model import GRADED, NOT_GRADED, PARTLY_GRADED
 from grader.notebooks import grade_id, read_notebook, write_notebook
-from grader.report import csv_cell
-from grader.results import GRADED, NOT_GRADED, PARTLY_GRADED
+from grader.publish import csv_cell
 from grader.samples import reference_submission
 from grader.sandbox import resource_limits, sandbox_works
 
@@ -742,3 +742,68 @@ def test_csv_cells_cannot_be_spreadsheet_formulas(hostile):
     students = {row[0] for row in rows[1:]}
     assert '\'=HYPERLINK("evil.example","x")' in students
     assert "'@SUM(1+1)" in students and "'+cmd" in students
+
+
+# ------------------------------------------------------------------ forged summaries
+
+ZERO_INITIALIZERS = '''
+def {name}(fan_in, fan_out, rng):
+    return np.zeros((fan_in, fan_out))
+'''
+
+PATCHES_CALL_CASE = '''
+import dltrain.grading as g
+
+def forged(run, fns, case):
+    fan_in, fan_out = case["fan_in"], case["fan_out"]
+    var = 2.0 / (fan_in + fan_out)
+    return {"shape": [fan_in, fan_out], "mean": 0.0, "var": var, "kurtosis": 3.0,
+            "max_abs": 4 * var ** 0.5}
+
+g.call_case = forged
+'''
+
+REPLACES_HIDDEN_TEST = '''
+import dltrain.grading as g
+from IPython.display import publish_display_data
+
+def forged(functions, cases, *, seed, name=None, run=None, **kw):
+    import numpy as np
+    out = []
+    for case in g.make_cases(cases, seed, g._KERNEL_SALT):
+        fan_in, fan_out = case.get("fan_in", 3), case.get("fan_out", 3)
+        var = 2.0 / (fan_in + fan_out)
+        summary = {"shape": [fan_in, fan_out], "mean": 0.0, "var": var, "kurtosis": 3.0}
+        out.append({"ok": True, "value": g.encode(summary)})
+    publish_display_data({g.MIME_TYPE: {"protocol": 1, "name": name or "x", "cases": out},
+                          "text/plain": "forged"})
+
+g.hidden_test = forged
+'''
+
+
+@pytest.fixture(scope="module")
+def forged(tmp_path_factory):
+    """01_initialization: initializers that return zeros behind forged hidden-test results."""
+    aid = "01_initialization"
+    root = tmp_path_factory.mktemp("forged")
+    zeros = {name: ZERO_INITIALIZERS.format(name=name)
+             for name in ("xavier_normal", "xavier_uniform", "he_normal")}
+    cases = {"honest": reference_submission(aid)}
+    for label, patch in (("patches_call_case", PATCHES_CALL_CASE),
+                         ("replaces_hidden_test", REPLACES_HIDDEN_TEST)):
+        nb = reference_submission(aid, **{k: patch + v if k == "xavier_normal" else v
+                                          for k, v in zeros.items()})
+        cases[label] = nb
+    for name, nb in cases.items():
+        write_notebook(nb, root / "subs" / name / aid / f"{aid}.ipynb")
+    results = grade_batch(root / "subs", root / "out", jobs=2, assignment=aid, progress=False)
+    return {r.student: r for r in results}
+
+
+@pytest.mark.parametrize("name", ["patches_call_case", "replaces_hidden_test"])
+def test_forged_summaries_of_random_functions_earn_nothing(forged, name):
+    points = _points(forged[name])
+    for gid in ("test_xavier_normal", "test_xavier_uniform", "test_he_normal"):
+        assert points[gid] == 0, (gid, points)
+    assert _full(forged["honest"])

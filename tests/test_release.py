@@ -1,7 +1,6 @@
 """notebooks/ is exactly what `python -m grader release` makes of solutions/, and leaks nothing."""
 
 import ast
-import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,8 @@ from grader.notebooks import (
     is_feedback_only,
     is_test_cell,
     read_notebook,
+    solution_region,
+    split_regions,
     without_hidden_region,
 )
 from grader.release import release
@@ -64,8 +65,7 @@ def _long_lines(text: str, minimum: int = 20) -> set[str]:
 
 
 def _solution_regions(source: str) -> str:
-    return "\n".join(re.findall(rf"{re.escape(BEGIN_SOLUTION)}(.*?){re.escape(END_SOLUTION)}",
-                                source, flags=re.S))
+    return solution_region(source)
 
 
 @pytest.mark.parametrize("aid", AIDS)
@@ -78,7 +78,7 @@ def test_release_has_no_solutions_or_hidden_tests(aid):
     released_lines = _long_lines("\n".join(c.source for c in read_notebook(
         RELEASE_DIR / aid / f"{aid}.ipynb").cells))
     public = _long_lines("\n".join(without_hidden_region(c.source) if is_test_cell(c) else
-                                   c.source.replace(_solution_regions(c.source), "")
+                                   split_regions(c.source, BEGIN_SOLUTION, END_SOLUTION)[0]
                                    for c in source.cells if not is_feedback_only(c)))
     for cell in source.cells:
         secret = cell.source if is_feedback_only(cell) else \

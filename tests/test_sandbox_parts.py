@@ -8,7 +8,7 @@ import pytest
 
 from grader import cgroups
 from grader.files import UnsafeFile, copy_tree_safely, kind_of, link_between, read_bytes_capped
-from grader.report import csv_cell
+from grader.publish import csv_cell
 from grader.trusted import Garbled, decode
 
 # ------------------------------------------------------------------ files

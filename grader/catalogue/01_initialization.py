@@ -16,16 +16,20 @@ ENTRIES = [
     Wrong("xavier_normal", "uses LeCun's variance 1 / fan_in instead of 2 / (fan_in + fan_out)",
           edits=[(_XAVIER_STD, "std = np.sqrt(1.0 / fan_in)")],
           loses=("test_xavier_normal",)),
+    Wrong("xavier_normal", "uses 1 / fan_out instead of 2 / (fan_in + fan_out)",
+          edits=[(_XAVIER_STD, "std = np.sqrt(1.0 / fan_out)")],
+          loses=("test_xavier_normal",)),
     Wrong("xavier_normal", "returns the weights transposed, (fan_out, fan_in) as in PyTorch",
           edits=[(_XAVIER_DRAW, "return rng.normal(0.0, std, size=(fan_out, fan_in))")],
           loses=("test_xavier_normal",)),
     Wrong("xavier_normal", "draws from numpy's global random state instead of rng",
           edits=[(_XAVIER_DRAW, "return np.random.normal(0.0, std, size=(fan_in, fan_out))")],
-          loses=("test_xavier_normal",)),
+          loses=("test_xavier_normal",),
+          feedback="two generators with the same seed gave different weights"),
     Wrong("xavier_normal", "draws from a uniform distribution with the Xavier variance",
           edits=[(_XAVIER_DRAW, "return rng.uniform(-np.sqrt(3) * std, np.sqrt(3) * std, "
                                 "size=(fan_in, fan_out))")],
-          loses=("test_xavier_normal",), feedback="the weights do not look normal"),
+          loses=("test_xavier_normal",)),
     Alternative("xavier_normal", "scales standard normal draws", source='''
 def xavier_normal(fan_in, fan_out, rng):
     return rng.standard_normal((fan_in, fan_out)) * np.sqrt(2 / (fan_in + fan_out))
@@ -43,6 +47,12 @@ def xavier_normal(fan_in, fan_out, rng):
     Wrong("xavier_uniform", "uses the wrong uniform bound sqrt(3 / (fan_in + fan_out))",
           edits=[(_UNIFORM_BOUND, "a = np.sqrt(3.0 / (fan_in + fan_out))")],
           loses=("test_xavier_uniform",)),
+    Wrong("xavier_uniform", "uses PyTorch's default bound 1 / sqrt(fan_in)",
+          edits=[(_UNIFORM_BOUND, "a = 1.0 / np.sqrt(fan_in)")],
+          loses=("test_xavier_uniform",)),
+    Wrong("xavier_uniform", "draws from a normal distribution with the Xavier variance",
+          edits=[(_UNIFORM_DRAW, "return rng.normal(0.0, a / np.sqrt(3), size=(fan_in, fan_out))")],
+          loses=("test_xavier_uniform",)),
     Wrong("xavier_uniform", "draws from (0, a) instead of (-a, a)",
           edits=[(_UNIFORM_DRAW, "return rng.uniform(0.0, a, size=(fan_in, fan_out))")],
           loses=("test_xavier_uniform",)),
@@ -51,7 +61,8 @@ def xavier_normal(fan_in, fan_out, rng):
           loses=("test_xavier_uniform",)),
     Wrong("xavier_uniform", "draws from numpy's global random state instead of rng",
           edits=[(_UNIFORM_DRAW, "return np.random.uniform(-a, a, size=(fan_in, fan_out))")],
-          loses=("test_xavier_uniform",)),
+          loses=("test_xavier_uniform",),
+          feedback="two generators with the same seed gave different weights"),
     Alternative("xavier_uniform", "stretches rng.random to (-a, a)", source='''
 def xavier_uniform(fan_in, fan_out, rng):
     a = np.sqrt(3.0) * np.sqrt(2.0 / (fan_in + fan_out))
@@ -62,6 +73,84 @@ def xavier_uniform(fan_in, fan_out, rng):
     a = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-a, a, size=(fan_in, fan_out)).astype(np.float32)
 '''),
+    # ---- init_variance
+    Wrong("init_variance", "ignores the negative slope (He's variance for every slope)",
+          edits=[("kept = (1 + negative_slope**2) / 2", "kept = 0.5")],
+          loses=("test_init_variance",)),
+    Wrong("init_variance", "uses (1 + a) / 2 instead of (1 + a^2) / 2 for the kept second moment",
+          edits=[("kept = (1 + negative_slope**2) / 2", "kept = (1 + negative_slope) / 2")],
+          loses=("test_init_variance",)),
+    Wrong("init_variance", "forgets the factor 2 (each half of z holds half of E[z^2])",
+          edits=[("kept = (1 + negative_slope**2) / 2", "kept = 1 + negative_slope**2")],
+          loses=("test_init_variance",)),
+    Wrong("init_variance", "swaps fan_in and fan_out",
+          edits=[('fans = {"fan_in": fan_in, "fan_out": fan_out,',
+                  'fans = {"fan_in": fan_out, "fan_out": fan_in,')],
+          loses=("test_init_variance",)),
+    Wrong("init_variance", "uses fan_in in every mode", source='''
+def init_variance(fan_in, fan_out, negative_slope=0.0, mode="fan_in"):
+    if mode not in ("fan_in", "fan_out", "fan_avg"):
+        raise ValueError(mode)
+    return 2.0 / ((1 + negative_slope**2) * fan_in)
+''', loses=("test_init_variance",)),
+    Wrong("init_variance", "averages the fan_in and fan_out variances instead of the fans",
+          source='''
+def init_variance(fan_in, fan_out, negative_slope=0.0, mode="fan_in"):
+    gain2 = 2.0 / (1 + negative_slope**2)
+    if mode == "fan_in":
+        return gain2 / fan_in
+    if mode == "fan_out":
+        return gain2 / fan_out
+    if mode == "fan_avg":
+        return (gain2 / fan_in + gain2 / fan_out) / 2
+    raise ValueError(mode)
+''', loses=("test_init_variance",)),
+    Wrong("init_variance", "returns a variance for an unknown mode instead of raising ValueError",
+          edits=[('        raise ValueError(f"unknown mode {mode!r}; expected one of '
+                  '{sorted(fans)}")\n', '        mode = "fan_in"\n')],
+          loses=("test_init_variance",)),
+    Alternative("init_variance", "squares PyTorch's gain", source='''
+import math
+
+def init_variance(fan_in, fan_out, negative_slope=0.0, mode="fan_in"):
+    gain = math.sqrt(2.0 / (1 + negative_slope ** 2))
+    if mode == "fan_in":
+        n = fan_in
+    elif mode == "fan_out":
+        n = fan_out
+    elif mode == "fan_avg":
+        n = (fan_in + fan_out) / 2
+    else:
+        raise ValueError("mode must be fan_in, fan_out or fan_avg")
+    return gain ** 2 / n
+'''),
+    Alternative("init_variance", "writes fan_avg as Glorot's 2 / (fan_in + fan_out)", source='''
+def init_variance(fan_in, fan_out, negative_slope=0.0, mode="fan_in"):
+    c = 2.0 / (1.0 + negative_slope * negative_slope)
+    if mode == "fan_avg":
+        return c * 2.0 / (fan_in + fan_out)
+    if mode in ("fan_in", "fan_out"):
+        return c / (fan_in if mode == "fan_in" else fan_out)
+    raise ValueError(f"unknown mode {mode}")
+'''),
+    # ---- questions
+    Wrong("q_gain", "gives the factor on the variance, 2 / (1 + a^2), not its square root",
+          source="q_gain = 2 / (1 + 0.2**2)\n", loses=("test_q_gain",)),
+    Wrong("q_gain", "gives ReLU's gain sqrt(2), ignoring the slope", source="q_gain = 2**0.5\n",
+          loses=("test_q_gain",)),
+    Wrong("q_gain", "uses (1 + a) / 2 for the kept second moment",
+          source="q_gain = (2 / 1.2)**0.5\n", loses=("test_q_gain",)),
+    Alternative("q_gain", "answers a rounded number", source="q_gain = 1.387\n"),
+    Wrong("q_layout", "assumes the initializer reads our layout", source="q_layout = 2 / 784\n",
+          loses=("test_q_layout",)),
+    Wrong("q_layout", "gives the standard deviation instead of the variance",
+          source="q_layout = (2 / 100) ** 0.5\n", loses=("test_q_layout",)),
+    Alternative("q_layout", "answers a decimal", source="q_layout = 0.02\n"),
+    Wrong("q_inactive", "answers (c): takes inactive entries for dead units",
+          source='q_inactive = "c"\n', loses=("test_q_inactive",)),
+    Wrong("q_inactive", "answers (a): He initialization keeps every unit active",
+          source='q_inactive = "a"\n', loses=("test_q_inactive",)),
+    Alternative("q_inactive", "computes the letter", source='q_inactive = chr(ord("a") + 1)\n'),
     # ---- he_normal
     Wrong("he_normal", "uses fan_out instead of fan_in",
           edits=[(_HE_STD, "std = np.sqrt(2.0 / fan_out)")],
@@ -72,6 +161,14 @@ def xavier_uniform(fan_in, fan_out, rng):
     Wrong("he_normal", "forgets the factor 2 of the ReLU gain",
           edits=[(_HE_STD, "std = np.sqrt(1.0 / fan_in)")],
           loses=("test_he_normal",)),
+    Wrong("he_normal", "multiplies the standard deviation by 2 instead of the variance",
+          edits=[(_HE_STD, "std = 2.0 / np.sqrt(fan_in)")],
+          loses=("test_he_normal",)),
+    Wrong("he_normal", "draws from a uniform distribution with He's variance",
+          edits=[("return rng.normal(0.0, std, size=(fan_in, fan_out))",
+                  "return rng.uniform(-np.sqrt(3) * std, np.sqrt(3) * std, "
+                  "size=(fan_in, fan_out))")],
+          loses=("test_he_normal",)),
     Wrong("he_normal", "returns the weights transposed, (fan_out, fan_in) as in PyTorch",
           edits=[("return rng.normal(0.0, std, size=(fan_in, fan_out))",
                   "return rng.normal(0.0, std, size=(fan_out, fan_in))")],
@@ -79,7 +176,8 @@ def xavier_uniform(fan_in, fan_out, rng):
     Wrong("he_normal", "draws from numpy's global random state instead of rng",
           edits=[("return rng.normal(0.0, std, size=(fan_in, fan_out))",
                   "return std * np.random.standard_normal((fan_in, fan_out))")],
-          loses=("test_he_normal",)),
+          loses=("test_he_normal",),
+          feedback="two generators with the same seed gave different weights"),
     Wrong("he_normal", "seeds its own generator instead of using rng",
           edits=[("return rng.normal(0.0, std, size=(fan_in, fan_out))",
                   "return np.random.default_rng(0).normal(0.0, std, size=(fan_in, fan_out))")],
@@ -127,7 +225,7 @@ def init_network(sizes, method, rng, scale=1.0):
     Wrong("init_network", "draws the 'normal' weights from numpy's global random state",
           edits=[("rng.standard_normal((fan_in, fan_out))",
                   "np.random.standard_normal((fan_in, fan_out))")],
-          loses=("test_init_network",)),
+          loses=("test_init_network",), feedback="does not draw from rng alone"),
     Wrong("init_network", "returns None for an unknown method instead of raising ValueError",
           edits=[('        raise ValueError(f"unknown method {method!r}; expected one of '
                   '{sorted(draws)}")\n', "        return None\n")],
@@ -168,15 +266,18 @@ def init_network(sizes, method, rng, scale=1.0):
 def layer_statistics(params, X, activation):
     L = mlp.num_layers(params)
     h = np.asarray(X, dtype=float)
-    means, stds, saturated = [], [], []
+    out = {key: [] for key in ("mean", "std", "saturated", "inactive", "dead")}
     for layer in range(1, L + 1):
         z = h @ params[f"W{layer}"] + params[f"b{layer}"]
         h, cache = layers.activation_forward(activation, z)
         slope = layers.activation_backward(activation, np.ones_like(z), cache)
-        means.append(h.mean())
-        stds.append(h.std())
-        saturated.append(np.mean(slope < 0.01))
-    return {"mean": np.array(means), "std": np.array(stds), "saturated": np.array(saturated)}
+        relu = activation == "relu"
+        out["mean"].append(h.mean())
+        out["std"].append(h.std())
+        out["saturated"].append(0.0 if relu else np.mean(slope < 0.01))
+        out["inactive"].append(np.mean(z <= 0) if relu else 0.0)
+        out["dead"].append(np.mean(np.all(z <= 0, axis=0)) if relu else 0.0)
+    return {key: np.array(value) for key, value in out.items()}
 ''', loses=("test_layer_statistics",)),
     Wrong("layer_statistics", "takes the statistics of the pre-activations z instead of h",
           edits=[('stats["mean"][layer - 1] = h.mean()', 'stats["mean"][layer - 1] = z.mean()'),
@@ -186,43 +287,99 @@ def layer_statistics(params, X, activation):
           edits=[('stats["std"][layer - 1] = h.std()',
                   'stats["std"][layer - 1] = h.std(ddof=1)')],
           loses=("test_layer_statistics",)),
-    Wrong("layer_statistics", "counts |h| > 0.99 as saturated instead of a slope below 0.01",
-          edits=[('stats["saturated"][layer - 1] = np.mean(slope < 0.01)',
-                  'stats["saturated"][layer - 1] = np.mean(np.abs(h) > 0.99)')],
-          loses=("test_layer_statistics",)),
     Wrong("layer_statistics", "averages the standard deviation of each unit over the batch",
           edits=[('stats["std"][layer - 1] = h.std()',
                   'stats["std"][layer - 1] = h.std(axis=0).mean()')],
           loses=("test_layer_statistics",)),
+    Wrong("layer_statistics", "counts |h| > 0.99 as saturated instead of a slope below 0.01",
+          edits=[('stats["saturated"][layer - 1] = np.mean(slope < 0.01)',
+                  'stats["saturated"][layer - 1] = np.mean(np.abs(h) > 0.99)')],
+          loses=("test_layer_statistics",)),
+    Wrong("layer_statistics", "counts ReLU's inactive entries (z <= 0) as saturated", source='''
+def layer_statistics(params, X, activation):
+    num_hidden = mlp.num_layers(params) - 1
+    h = np.asarray(X, dtype=float)
+    stats = {key: np.zeros(num_hidden) for key in ("mean", "std", "saturated", "inactive",
+                                                   "dead")}
+    for layer in range(1, num_hidden + 1):
+        z, _ = layers.linear_forward(h, params[f"W{layer}"], params[f"b{layer}"])
+        h, cache = layers.activation_forward(activation, z)
+        slope = layers.activation_backward(activation, np.ones_like(z), cache)
+        stats["mean"][layer - 1] = h.mean()
+        stats["std"][layer - 1] = h.std()
+        stats["saturated"][layer - 1] = np.mean(slope < 0.01)
+        if activation == "relu":
+            stats["inactive"][layer - 1] = np.mean(z <= 0)
+            stats["dead"][layer - 1] = np.mean(np.all(z <= 0, axis=0))
+    return stats
+''', loses=("test_layer_statistics",)),
+    Wrong("layer_statistics", "counts only z < 0 as inactive",
+          edits=[("off = z <= 0", "off = z < 0")],
+          loses=("test_layer_statistics",)),
+    Wrong("layer_statistics", "counts a unit as dead when it is inactive for any input",
+          edits=[("off.all(axis=0).mean()", "off.any(axis=0).mean()")],
+          loses=("test_layer_statistics",)),
+    Wrong("layer_statistics", "counts the inputs that every unit ignores instead of the dead "
+          "units", edits=[("off.all(axis=0).mean()", "off.all(axis=1).mean()")],
+          loses=("test_layer_statistics",)),
+    Wrong("layer_statistics", "counts every entry with z <= 0 as inactive, whatever the "
+          "activation", source='''
+def layer_statistics(params, X, activation):
+    num_hidden = mlp.num_layers(params) - 1
+    h = np.asarray(X, dtype=float)
+    stats = {key: np.zeros(num_hidden) for key in ("mean", "std", "saturated", "inactive",
+                                                   "dead")}
+    for layer in range(1, num_hidden + 1):
+        z, _ = layers.linear_forward(h, params[f"W{layer}"], params[f"b{layer}"])
+        h, cache = layers.activation_forward(activation, z)
+        slope = layers.activation_backward(activation, np.ones_like(z), cache)
+        stats["mean"][layer - 1] = h.mean()
+        stats["std"][layer - 1] = h.std()
+        if activation != "relu":
+            stats["saturated"][layer - 1] = np.mean(slope < 0.01)
+        stats["inactive"][layer - 1] = np.mean(z <= 0)
+        stats["dead"][layer - 1] = np.mean(np.all(z <= 0, axis=0))
+    return stats
+''', loses=("test_layer_statistics",)),
     Alternative("layer_statistics", "writes the activations and their slopes by hand", source='''
 def layer_statistics(params, X, activation):
     L = len([k for k in params if k.startswith("W")])
     h = X
-    out = {"mean": [], "std": [], "saturated": []}
+    out = {"mean": [], "std": [], "saturated": [], "inactive": [], "dead": []}
     for l in range(1, L):
         z = h.dot(params["W%d" % l]) + params["b%d" % l]
         if activation == "relu":
-            h, slope = np.maximum(z, 0), (z > 0) * 1.0
-        elif activation == "tanh":
-            h = np.tanh(z)
-            slope = 1 - h ** 2
+            h = np.maximum(z, 0)
+            out["saturated"].append(0.0)
+            out["inactive"].append(np.count_nonzero(h == 0) / h.size)
+            out["dead"].append(np.mean((h == 0).sum(axis=0) == len(h)))
         else:
-            h = 1 / (1 + np.exp(-z))
-            slope = h * (1 - h)
+            if activation == "tanh":
+                h = np.tanh(z)
+                slope = 1 - h ** 2
+            else:
+                h = 1 / (1 + np.exp(-z))
+                slope = h * (1 - h)
+            out["saturated"].append(np.count_nonzero(slope < 0.01) / slope.size)
+            out["inactive"].append(0.0)
+            out["dead"].append(0.0)
         out["mean"].append(np.mean(h))
         out["std"].append(np.sqrt(np.mean((h - np.mean(h)) ** 2)))
-        out["saturated"].append(np.count_nonzero(slope < 0.01) / slope.size)
     return {k: np.array(v) for k, v in out.items()}
 '''),
     Alternative("layer_statistics", "reads the recorded activations of mlp.mlp_forward",
                 source='''
 def layer_statistics(params, X, activation):
     _, cache = mlp.mlp_forward(params, X, activation=activation, record=True)
+    zs, hs = cache["pre_activations"], cache["activations"]
     slopes = [layers.activation_backward(activation, np.ones_like(z),
                                          layers.activation_forward(activation, z)[1])
-              for z in cache["pre_activations"]]
-    return {"mean": np.array([h.mean() for h in cache["activations"]]),
-            "std": np.array([h.std() for h in cache["activations"]]),
-            "saturated": np.array([(s < 0.01).mean() for s in slopes])}
+              for z in zs]
+    relu = activation == "relu"
+    return {"mean": np.array([h.mean() for h in hs]),
+            "std": np.array([h.std() for h in hs]),
+            "saturated": np.array([0.0 if relu else (s < 0.01).mean() for s in slopes]),
+            "inactive": np.array([(z <= 0).mean() if relu else 0.0 for z in zs]),
+            "dead": np.array([(z <= 0).all(axis=0).mean() if relu else 0.0 for z in zs])}
 '''),
 ]

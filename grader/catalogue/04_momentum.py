@@ -69,7 +69,7 @@ def momentum_step(w, grad, state, *, lr, momentum=0.9):
         b *= momentum
         b += grad
     return w - lr * b, b
-''', loses=("test_momentum_step",), feedback="state unchanged"),
+''', loses=("test_momentum_step",)),
     Alternative("momentum_step", "starts from a zero buffer and multiplies into new arrays",
                 source='''
 def momentum_step(w, grad, state, *, lr, momentum=0.9):
@@ -78,6 +78,65 @@ def momentum_step(w, grad, state, *, lr, momentum=0.9):
     new_w = np.subtract(w, np.multiply(lr, b))
     return new_w, b
 '''),
+    # ---- heavy_ball_rate
+    Wrong("heavy_ball_rate", "ignores the momentum (returns gradient descent's "
+          "|1 - lr * curvature|)",
+          source='''
+def heavy_ball_rate(lr, momentum, curvature):
+    return float(abs(1.0 - lr * curvature))
+''', loses=("test_heavy_ball_rate",)),
+    Wrong("heavy_ball_rate", "takes the largest real part of the eigenvalues instead of the "
+          "largest modulus",
+          edits=[("np.abs(np.linalg.eigvals(iteration)).max()",
+                  "np.linalg.eigvals(iteration).real.max()")],
+          loses=("test_heavy_ball_rate",)),
+    Wrong("heavy_ball_rate", "returns the smallest modulus of the eigenvalues instead of the "
+          "largest",
+          edits=[("np.abs(np.linalg.eigvals(iteration)).max()",
+                  "np.abs(np.linalg.eigvals(iteration)).min()")],
+          loses=("test_heavy_ball_rate",)),
+    Wrong("heavy_ball_rate", "puts +mu instead of -mu in the iteration matrix",
+          edits=[("-momentum], [1.0, 0.0]", "momentum], [1.0, 0.0]")],
+          loses=("test_heavy_ball_rate",)),
+    Wrong("heavy_ball_rate", "leaves the learning rate out of the matrix (1 + mu - curvature)",
+          edits=[("1.0 + momentum - lr * curvature", "1.0 + momentum - curvature")],
+          loses=("test_heavy_ball_rate",)),
+    Wrong("heavy_ball_rate", "returns sqrt(momentum), the rate of complex roots, at every "
+          "curvature",
+          source='''
+def heavy_ball_rate(lr, momentum, curvature):
+    return float(np.sqrt(momentum))
+''', loses=("test_heavy_ball_rate",)),
+    Alternative("heavy_ball_rate", "the roots of the characteristic polynomial with np.roots",
+                source='''
+def heavy_ball_rate(lr, momentum, curvature):
+    roots = np.roots([1.0, -(1.0 + momentum - lr * curvature), momentum])
+    return float(max(abs(z) for z in roots)) if len(roots) else 0.0
+'''),
+    Alternative("heavy_ball_rate", "the quadratic formula with a complex square root", source='''
+import cmath
+
+
+def heavy_ball_rate(lr, momentum, curvature):
+    s = 1 + momentum - lr * curvature
+    root = cmath.sqrt(s * s - 4 * momentum)
+    return max(abs((s + root) / 2), abs((s - root) / 2))
+'''),
+    Alternative("heavy_ball_rate", "the iteration matrix of the pair (error, buffer)", source='''
+def heavy_ball_rate(lr, momentum, curvature):
+    # b_t = mu b + lam e, e_t = e - lr b_t = (1 - lr lam) e - lr mu b
+    M = np.array([[1 - lr * curvature, -lr * momentum], [curvature, momentum]])
+    return float(np.max(np.abs(np.linalg.eigvals(M))))
+'''),
+    # ---- q_lr_limit
+    Wrong("q_lr_limit", "answers gradient descent's limit 2 / L", source="q_lr_limit = 2 / 100",
+          loses=("test_q_lr_limit",)),
+    Wrong("q_lr_limit", "answers 2 / ((1 - mu) L), as if the effective learning rate had to stay "
+          "below 2 / L", source="q_lr_limit = 0.2", loses=("test_q_lr_limit",)),
+    Wrong("q_lr_limit", "answers Nesterov's limit (2 + 2 mu) / ((1 + 2 mu) L)",
+          source="q_lr_limit = 3.8 / 2.8 / 100", loses=("test_q_lr_limit",)),
+    Alternative("q_lr_limit", "a value found by trying learning rates with heavy_ball_rate",
+                source="q_lr_limit = 0.0379"),
     # ---- heavy_ball_tuning
     Wrong("heavy_ball_tuning", "uses gradient descent's learning rate 2 / (L + m)",
           edits=[("4.0 / (root_max + root_min) ** 2", "2.0 / (lambda_min + lambda_max)")],
@@ -98,6 +157,22 @@ def heavy_ball_tuning(lambda_min, lambda_max):
     rate = (s - 1) / (s + 1)
     lr = 4 / (lambda_max * (1 + 1 / s) ** 2)
     return (lr, rate * rate, rate)
+'''),
+    Alternative("heavy_ball_tuning", "lr from the sum of the two tight equations, "
+                "eta (L + m) = 2 (1 + mu)", source='''
+def heavy_ball_tuning(lambda_min, lambda_max):
+    r = (lambda_max ** 0.5 - lambda_min ** 0.5) / (lambda_max ** 0.5 + lambda_min ** 0.5)
+    return 2 * (1 + r * r) / (lambda_min + lambda_max), r * r, r
+'''),
+    # ---- q_hb_steps
+    Wrong("q_hb_steps", "answers gradient descent's count, with kappa in place of sqrt(kappa)",
+          source="q_hb_steps = 69078", loses=("test_q_hb_steps",)),
+    Wrong("q_hb_steps", "takes the momentum mu* = rho**2 for the rate", source="q_hb_steps = 345",
+          loses=("test_q_hb_steps",)),
+    Alternative("q_hb_steps", "computed with numpy from the rate 99/101", source='''
+import numpy as np
+
+q_hb_steps = np.log(1e6) / -np.log(99 / 101)
 '''),
     # ---- nesterov_step
     Wrong("nesterov_step", "uses the buffer alone (heavy ball) instead of g + mu*b",
@@ -122,4 +197,13 @@ def nesterov_step(w, grad, state, *, lr, momentum=0.9):
     step = (1 + momentum) * g + momentum ** 2 * state
     return w - lr * step, momentum * state + g
 '''),
+    # ---- q_noise
+    Wrong("q_noise", "answers that the buffer averages the mini-batch noise away (a)",
+          source='q_noise = "a"', loses=("test_q_noise",)),
+    Wrong("q_noise", "answers that heavy ball diverges at ten times the effective learning rate "
+          "(c)", source='q_noise = "c"', loses=("test_q_noise",)),
+    Wrong("q_noise", "answers that heavy ball is ten times slower (d)", source='q_noise = "d"',
+          loses=("test_q_noise",)),
+    Alternative("q_noise", "the letter with a comment",
+                source='q_noise = "b"  # the same loss, a smoother path'),
 ]

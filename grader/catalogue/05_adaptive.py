@@ -9,7 +9,7 @@ ENTRIES = [
           edits=[("state_sum = state_sum + grad**2",
                   "state_sum = 0.9 * state_sum + 0.1 * grad**2")],
           loses=("test_adagrad_step",)),
-    Wrong("adagrad_step", "puts eps inside the square root (Keras' form)",
+    Wrong("adagrad_step", "puts eps inside the square root, sqrt(sum + eps) (Keras' form)",
           edits=[("(np.sqrt(state_sum) + eps)", "np.sqrt(state_sum + eps)")],
           loses=("test_adagrad_step",)),
     Wrong("adagrad_step", "divides by the sum of squared gradients instead of its square root",
@@ -27,6 +27,9 @@ ENTRIES = [
           loses=("test_adagrad_step",)),
     Wrong("adagrad_step", "decays the learning rate with t instead of t - 1",
           edits=[("(1 + (step - 1) * lr_decay)", "(1 + step * lr_decay)")],
+          loses=("test_adagrad_step",)),
+    Wrong("adagrad_step", "moves along the gradient instead of against it (the minus sign)",
+          edits=[("new_w = w - clr * grad", "new_w = w + clr * grad")],
           loses=("test_adagrad_step",)),
     Wrong("adagrad_step", "modifies the state's sum in place", source='''
 def adagrad_step(w, grad, state=None, *, lr=0.01, lr_decay=0.0, eps=1e-10,
@@ -67,8 +70,15 @@ def adagrad_step(w, grad, state=None, *, lr=0.01, lr_decay=0.0, eps=1e-10,
     update = np.divide(grad, np.sqrt(acc) + eps)
     return w - rate * update, {"step": t, "sum": acc, "lr_used": rate}
 '''),
+    # ---- q_adagrad_step
+    Wrong("q_adagrad_step", "ignores initial_accumulator_value (answers lr / sqrt(100))",
+          source="q_adagrad_step = 0.1 / 100 ** 0.5", loses=("test_q_adagrad_step",)),
+    Wrong("q_adagrad_step", "divides by the sum instead of its square root",
+          source="q_adagrad_step = 0.1 * 0.01 / (0.1 + 100 * 0.01**2)",
+          loses=("test_q_adagrad_step",)),
+    Alternative("q_adagrad_step", "the value, rounded", source="q_adagrad_step = 0.003"),
     # ---- rmsprop_step
-    Wrong("rmsprop_step", "puts eps inside the square root (Keras' form)",
+    Wrong("rmsprop_step", "puts eps inside the square root, sqrt(v + eps) (Keras' form)",
           edits=[("(np.sqrt(square_avg) + eps)", "np.sqrt(square_avg + eps)")],
           loses=("test_rmsprop_step",)),
     Wrong("rmsprop_step", "divides by the average of squared gradients instead of its square "
@@ -84,6 +94,12 @@ def adagrad_step(w, grad, state=None, *, lr=0.01, lr_decay=0.0, eps=1e-10,
           loses=("test_rmsprop_step",)),
     Wrong("rmsprop_step", "sums the squared gradients (Adagrad) instead of averaging them",
           edits=[("alpha * square_avg + (1 - alpha) * grad**2", "square_avg + grad**2")],
+          loses=("test_rmsprop_step",)),
+    Wrong("rmsprop_step", "divides by the previous average (updates it after the step)",
+          edits=[("    square_avg = alpha * square_avg + (1 - alpha) * grad**2\n"
+                  "    new_w = w - lr * grad / (np.sqrt(square_avg) + eps)\n",
+                  "    new_w = w - lr * grad / (np.sqrt(square_avg) + eps)\n"
+                  "    square_avg = alpha * square_avg + (1 - alpha) * grad**2\n")],
           loses=("test_rmsprop_step",)),
     Wrong("rmsprop_step", "modifies the state's average in place", source='''
 def rmsprop_step(w, grad, state=None, *, lr=0.01, alpha=0.99, eps=1e-8):
@@ -120,6 +136,10 @@ def rmsprop_step(w, grad, state=None, *, lr=0.01, alpha=0.99, eps=1e-8):
           edits=[("np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps)",
                   "(np.sqrt(acc_delta) + eps) / (np.sqrt(square_avg) + eps)")],
           loses=("test_adadelta_step",)),
+    Wrong("adadelta_step", "leaves out the square roots",
+          edits=[("np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps)",
+                  "(acc_delta + eps) / (square_avg + eps)")],
+          loses=("test_adadelta_step",)),
     Wrong("adadelta_step", "ignores the learning rate (the paper's form)",
           edits=[("new_w = w - lr * delta", "new_w = w - delta")],
           loses=("test_adadelta_step",)),
@@ -153,30 +173,74 @@ def adadelta_step(w, grad, state=None, *, lr=1.0, rho=0.9, eps=1e-6):
     dx = np.sqrt((u_old + eps) / (v + eps)) * g
     return w - lr * dx, {"square_avg": v, "acc_delta": ema(u_old, dx**2)}
 '''),
+    # ---- ema_bias
+    Wrong("ema_bias", "returns the product of the decays, the weight left on the zero start, "
+          "instead of 1 minus it",
+          edits=[("return 1.0 - np.cumprod(", "return np.cumprod(")],
+          loses=("test_ema_bias",)),
+    Wrong("ema_bias", "uses the current decay for every step, 1 - beta_t**t (what PyTorch's Adam "
+          "computes under a beta schedule)", source='''
+def ema_bias(betas):
+    betas = np.asarray(betas, dtype=float)
+    return 1.0 - betas ** np.arange(1, len(betas) + 1)
+''', loses=("test_ema_bias",)),
+    Wrong("ema_bias", "counts the steps from 0 (one decay too few in the product)", source='''
+def ema_bias(betas):
+    betas = np.asarray(betas, dtype=float)
+    return 1.0 - np.concatenate([[1.0], np.cumprod(betas)[:-1]])
+''', loses=("test_ema_bias",)),
+    Wrong("ema_bias", "returns the correction multiplier 1 / c_t instead of c_t",
+          edits=[("return 1.0 - np.cumprod(np.asarray(betas, dtype=float))",
+                  "return 1.0 / (1.0 - np.cumprod(np.asarray(betas, dtype=float)))")],
+          loses=("test_ema_bias",)),
+    Wrong("ema_bias", "sums the weights of the gradients without the factor (1 - beta)",
+          source='''
+def ema_bias(betas):
+    c, out = 0.0, []
+    for beta in np.asarray(betas, dtype=float):
+        c = beta * c + 1.0
+        out.append(c)
+    return np.array(out)
+''', loses=("test_ema_bias",)),
+    Alternative("ema_bias", "the moving average of a sequence of ones", source='''
+def ema_bias(betas):
+    c, out = 0.0, []
+    for beta in betas:
+        c = beta * c + (1 - beta) * 1.0
+        out.append(c)
+    return np.array(out)
+'''),
+    Alternative("ema_bias", "the product through logarithms, with a reset handled", source='''
+def ema_bias(betas):
+    betas = np.asarray(betas, dtype=float)
+    with np.errstate(divide="ignore"):
+        remaining = np.exp(np.cumsum(np.log(betas)))     # log(0) = -inf gives exp(-inf) = 0
+    return 1.0 - remaining
+'''),
     # ---- adam_step
     Wrong("adam_step", "leaves out the bias correction",
           edits=[("m_hat = m / (1 - beta1**step)", "m_hat = m"),
                  ("v_hat = v / (1 - beta2**step)", "v_hat = v")],
-          loses=("test_adam_step", "test_adamw_step")),
+          loses=("test_adam_step",)),
     Wrong("adam_step", "uses the step count before it is incremented (t - 1) in the bias "
           "corrections",
           edits=[("m / (1 - beta1**step)", "m / (1 - beta1**(step - 1))"),
                  ("v / (1 - beta2**step)", "v / (1 - beta2**(step - 1))")],
-          loses=("test_adam_step", "test_adamw_step")),
-    Wrong("adam_step", "puts eps inside the square root",
+          loses=("test_adam_step",)),
+    Wrong("adam_step", "puts eps inside the square root of v_hat",
           edits=[("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat + eps)")],
-          loses=("test_adam_step", "test_adamw_step")),
+          loses=("test_adam_step",)),
     Wrong("adam_step", "divides by v_hat instead of its square root",
           edits=[("(np.sqrt(v_hat) + eps)", "(v_hat + eps)")],
-          loses=("test_adam_step", "test_adamw_step")),
+          loses=("test_adam_step",)),
     Wrong("adam_step", "adds eps to the uncorrected sqrt(v) (the TensorFlow/Keras eps-hat form)",
           edits=[("new_w = w - lr * m_hat / (np.sqrt(v_hat) + eps)",
                   "new_w = w - lr * np.sqrt(1 - beta2**step) / (1 - beta1**step) * m "
                   "/ (np.sqrt(v) + eps)")],
-          loses=("test_adam_step", "test_adamw_step")),
+          loses=("test_adam_step",)),
     Wrong("adam_step", "swaps beta1 and beta2",
           edits=[("beta1, beta2 = betas", "beta2, beta1 = betas")],
-          loses=("test_adam_step", "test_adamw_step")),
+          loses=("test_adam_step",)),
     Wrong("adam_step", "modifies the state's moment arrays in place", source='''
 def adam_step(w, grad, state=None, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
     w = np.asarray(w, dtype=float)
@@ -223,6 +287,16 @@ def adam_step(w, grad, state=None, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
     w -= lr * m_hat / (v_hat**0.5 + eps)
     return w, {"step": t, "exp_avg": m, "exp_avg_sq": v}
 '''),
+    # ---- q_adam_tiny
+    Wrong("q_adam_tiny", "answers a full step of lr, as if there were no eps",
+          source="q_adam_tiny = 1.0",
+          loses=("test_q_adam_tiny",)),
+    Wrong("q_adam_tiny", "answers with eps inside the square root (1e-5)",
+          source="q_adam_tiny = 1e-5",
+          loses=("test_q_adam_tiny",)),
+    Wrong("q_adam_tiny", "answers with the eps-hat form of TensorFlow and Keras (0.003)",
+          source="q_adam_tiny = 0.00315", loses=("test_q_adam_tiny",)),
+    Alternative("q_adam_tiny", "the fraction 1/11", source="q_adam_tiny = 1 / 11"),
     # ---- adamw_step
     Wrong("adamw_step", "adds L2 to the gradient (Adam's weight_decay) instead of decoupling "
           "the weight decay",
@@ -256,4 +330,20 @@ def adamw_step(w, grad, state=None, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
     update = (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
     return w - lr * update, {"step": t, "exp_avg": m, "exp_avg_sq": v}
 '''),
+    Alternative("adamw_step", "decays a copy of the weights in place, then calls adam_step",
+                source='''
+def adamw_step(w, grad, state=None, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+               weight_decay=1e-2):
+    decayed = np.array(w, dtype=float)
+    decayed *= 1.0 - lr * weight_decay
+    return adam_step(decayed, grad, state, lr=lr, betas=betas, eps=eps)
+'''),
+    # ---- q_valley
+    Wrong("q_valley", "credits the per-parameter step sizes (a)", source='q_valley = "a"',
+          loses=("test_q_valley",)),
+    Wrong("q_valley", "credits the bias correction (c)", source='q_valley = "c"',
+          loses=("test_q_valley",)),
+    Wrong("q_valley", "credits eps (d)", source='q_valley = "d"', loses=("test_q_valley",)),
+    Alternative("q_valley", "the letter with a comment",
+                source='q_valley = "b"  # momentum carries it along the floor'),
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .. import CATALOGUE_DIR
 from ..reference import answer_sources, source_notebook
@@ -67,10 +68,10 @@ class Alternative(Entry):
     """A correct implementation written differently from the reference; keeps full marks."""
 
 
-@functools.lru_cache(maxsize=32)
-def load(aid: str) -> tuple[Entry, ...]:
+@functools.lru_cache(maxsize=64)
+def load(aid: str, folder: Path = CATALOGUE_DIR) -> tuple[Entry, ...]:
     """The catalogue of an assignment (empty when it has none)."""
-    path = CATALOGUE_DIR / f"{aid}.py"
+    path = Path(folder) / f"{aid}.py"
     if not path.is_file():
         return ()
     spec = importlib.util.spec_from_file_location(f"grader.catalogue._{aid}", path)
@@ -79,18 +80,22 @@ def load(aid: str) -> tuple[Entry, ...]:
     return tuple(module.ENTRIES)
 
 
-def wrong_entries(aid: str) -> list[Wrong]:
-    return [e for e in load(aid) if isinstance(e, Wrong)]
+def wrong_entries(aid: str, folder: Path = CATALOGUE_DIR) -> list[Wrong]:
+    return [e for e in load(aid, folder) if isinstance(e, Wrong)]
 
 
-def alternative_entries(aid: str) -> list[Alternative]:
-    return [e for e in load(aid) if isinstance(e, Alternative)]
+def alternative_entries(aid: str, folder: Path = CATALOGUE_DIR) -> list[Alternative]:
+    return [e for e in load(aid, folder) if isinstance(e, Alternative)]
+
+
+def replacement_in(source_nb, entry: Entry) -> dict[str, str]:
+    """{grade_id: source} to build this entry's variant of the instructor notebook ``source_nb``."""
+    sources = answer_sources(source_nb)
+    if entry.cell not in sources:
+        raise KeyError(f"catalogue entry {entry.description!r}: no answer cell {entry.cell!r}")
+    return {entry.cell: entry.resolve(sources[entry.cell])}
 
 
 def replacement(aid: str, entry: Entry) -> dict[str, str]:
-    """{grade_id: source} to build this entry's variant of the reference."""
-    sources = answer_sources(source_notebook(aid))
-    if entry.cell not in sources:
-        raise KeyError(f"catalogue entry {entry.description!r}: {aid} has no answer cell "
-                       f"{entry.cell!r}")
-    return {entry.cell: entry.resolve(sources[entry.cell])}
+    """{grade_id: source} to build this entry's variant of the course's reference of ``aid``."""
+    return replacement_in(source_notebook(aid), entry)

@@ -10,12 +10,14 @@ Modules (import the one you need, e.g. ``from dltrain import data, plotting``):
 ``mlp``         a small multilayer perceptron that can record activations and gradients
 ``network``     networks composed of layer functions given to it (with state and a train/eval mode)
 ``training``    a training loop that takes an optimizer step and records a history
-``optim``       plain SGD and helpers to apply a step function to every parameter
+``optim``       plain SGD, momentum in CS231n's form, applying a step to every parameter
 ``gradcheck``   numerical gradients and relative errors
 ``testing``     checks with messages that say what was expected and what came back
 ``surfaces``    2-D test functions with gradients and Hessians
 ``plotting``    loss curves, contour plots with optimizer paths, per-layer histograms
 ``widgets``     slider-driven plots that fall back to a static plot without a front end
+``guide``       errors that say which exercise a cell needs (every setup cell imports it)
+``validate``    ``dltrain-validate NOTEBOOK``: run a notebook as saved, list its tests
 ``grading``     the notebook side of the autograder's hidden tests
 """
 

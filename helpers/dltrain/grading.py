@@ -82,6 +82,38 @@ def _salt_from_environment() -> int:
 # Read once, when the kernel imports this module (before any student code runs).
 _KERNEL_SALT = _salt_from_environment()
 
+MODE_VARIABLE = "DLTRAIN_HIDDEN_TESTS"
+"""``collect`` in the kernels of the course's grader, which judges outside the kernel. Anywhere
+else (plain ``nbgrader autograde``, an instructor running a solution notebook) hidden tests are
+judged in the kernel against the instructor's solutions (:func:`_judge_here`)."""
+
+
+def _judge_here(functions, cases, seed, name, run, check, rtol, atol, salt) -> None:
+    """Judge a hidden test in this kernel, with the instructor's grader (plain nbgrader).
+
+    The grader and the solutions live only in the instructor's repository: it is found above
+    the notebook's folder (or at ``DLTRAIN_COURSE_ROOT``). Without them the test fails loudly,
+    never silently passes.
+    """
+    import importlib
+    import sys
+    from pathlib import Path
+
+    configured = os.environ.get("DLTRAIN_COURSE_ROOT")
+    here = Path.cwd().resolve()
+    roots = ([Path(configured)] if configured else []) + [here, *here.parents]
+    root = next((r for r in roots if (r / "grader" / "native.py").is_file()
+                 and (r / "solutions").is_dir()), None)
+    if root is None:
+        raise HiddenTestError("these hidden tests are judged against the instructor's "
+                              "solutions, which are not available here: grade with `python -m "
+                              "grader grade`, or run nbgrader from the course's instructor "
+                              "repository")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    judge = importlib.import_module("grader.native").judge_in_kernel
+    judge(functions, cases, seed, name, run, check, rtol, atol, salt)
+
 
 class HiddenTestError(AssertionError):
     """The student's code raised an exception while a hidden test ran it."""
@@ -126,7 +158,7 @@ def hidden_test(functions: Callable | Iterable[Callable], cases: Callable[[np.ra
     if _SESSION is not None:
         return _SESSION.hidden_test(functions, cases, seed=seed, name=name, run=run, check=check,
                                     rtol=rtol, atol=atol)
-    return _collect(functions, cases, seed, name, run)
+    return _collect(functions, cases, seed, name, run, check, rtol, atol)
 
 
 def hidden_answer(answer: Any, variable: str, *, name: str | None = None,
@@ -149,7 +181,8 @@ def hidden_answer(answer: Any, variable: str, *, name: str | None = None,
     if _SESSION is not None:
         return _SESSION.hidden_answer(answer, variable, name=name, check=check, rtol=rtol,
                                       atol=atol)
-    return _collect(_Answer(answer, variable), _ONE_CASE, 0, name or variable, None)
+    return _collect(_Answer(answer, variable), _ONE_CASE, 0, name or variable, None, check,
+                    rtol, atol)
 
 
 class _Answer:
@@ -175,6 +208,7 @@ def _bound_collector():
     as_tuple, cases_of, call, encode_value, describe, publish = (
         as_function_tuple, make_cases, call_case, encode, describe_exception, _publish)
     kernel_salt, protocol_version, error = _KERNEL_SALT, PROTOCOL, HiddenTestError
+    collect_only = os.environ.get(MODE_VARIABLE, "") == "collect"
 
     def record_of(functions, cases, seed, name, run, salt=kernel_salt):
         fns = as_tuple(functions)
@@ -194,10 +228,13 @@ def _bound_collector():
             raise error(f"{record['name']}: {len(failures)} of {len(record['cases'])} hidden "
                         f"cases raised an exception; the first: {failures[0]}")
 
-    def collect(functions, cases, seed, name, run):
-        record = record_of(functions, cases, seed, name, run)
-        publish(record)
-        raise_on_failures(record)
+    def collect(functions, cases, seed, name, run, check, rtol, atol):
+        if collect_only:
+            record = record_of(functions, cases, seed, name, run)
+            publish(record)
+            raise_on_failures(record)
+        else:
+            _judge_here(functions, cases, seed, name, run, check, rtol, atol, kernel_salt)
 
     return record_of, raise_on_failures, collect
 

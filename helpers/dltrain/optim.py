@@ -1,4 +1,5 @@
-"""Plain stochastic gradient descent, and applying any per-array step to a dict of parameters.
+"""Plain stochastic gradient descent, momentum in CS231n's velocity form, and applying any
+per-array step to a dict of parameters.
 
 Every optimizer in the course is a *step function* with one signature::
 
@@ -8,15 +9,19 @@ Every optimizer in the course is a *step function* with one signature::
 from one step to the next (``None`` on the first call), and the hyperparameters (``lr``, ...)
 are keyword arguments. A step returns a new array and a new state and modifies neither ``w``
 nor ``state``. :func:`apply_step` runs a step function on every parameter of a network.
+
+:func:`cs231n_momentum_step` is momentum in the form of CS231n and Sutskever et al. (2013),
+which notebook ``04_momentum`` contrasts with PyTorch's form (the students implement PyTorch's)
+and ``05_adaptive`` uses as the baseline the adaptive optimizers are compared with.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-__all__ = ["apply_step", "sgd_step"]
+from ._checks import _check_nonnegative, check_scalar
+
+__all__ = ["apply_step", "cs231n_momentum_step", "sgd_step"]
 
 
 def sgd_step(w, grad, state=None, *, lr):
@@ -46,15 +51,59 @@ def sgd_step(w, grad, state=None, *, lr):
 
     This is PyTorch's ``torch.optim.SGD`` with ``momentum=0`` and ``weight_decay=0``.
     """
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
-        raise TypeError(f"lr must be a number, got {type(lr).__name__} {lr!r}")
-    if not np.isfinite(lr) or lr < 0:
-        raise ValueError(f"lr must be a finite number >= 0, got {lr}")
+    lr = check_scalar(lr, "lr", minimum=0)
     w = np.asarray(w)
     grad = np.asarray(grad)
     if w.shape != grad.shape:
         raise ValueError(f"grad must have the shape of w {w.shape}, got {grad.shape}")
     return w - lr * grad, state
+
+
+def cs231n_momentum_step(w, grad, state=None, *, lr, momentum=0.9):
+    r"""One step of SGD with momentum in the velocity form of CS231n and Sutskever et al. (2013).
+
+    Parameters
+    ----------
+    w : ndarray of any shape
+        Current parameter values; not modified.
+    grad : ndarray of the shape of w
+        Gradient of the loss with respect to ``w``; not modified.
+    state : ndarray of the shape of w, or None
+        The velocity returned by the previous step; ``None`` at the first step (a zero
+        velocity). Not modified.
+    lr : float
+        Learning rate :math:`\eta`, >= 0.
+    momentum : float, default 0.9
+        Momentum :math:`\mu`, 0 <= mu < 1.
+
+    Returns
+    -------
+    new_w : ndarray of the shape of w
+        A new array, :math:`w + v`.
+    new_state : ndarray of the shape of w
+        The new velocity :math:`v`.
+
+    Notes
+    -----
+    .. math:: v_t = \mu\, v_{t-1} - \eta_t\, g_t, \qquad w_t = w_{t-1} + v_t,
+              \qquad v_0 = 0
+
+    At a constant learning rate this produces the same iterates as ``torch.optim.SGD(lr=eta,
+    momentum=mu)``, whose buffer is :math:`b_t = -v_t/\eta`. Under a schedule the two differ:
+    here each gradient keeps the learning rate of the step at which it arrived, while PyTorch
+    rescales the whole buffer by the current learning rate.
+    """
+    lr = _check_nonnegative(lr, "lr")
+    if _check_nonnegative(momentum, "momentum") >= 1:
+        raise ValueError(f"momentum must be < 1 (0.9 is usual), got {momentum}")
+    w, grad = np.asarray(w, dtype=float), np.asarray(grad, dtype=float)
+    if w.shape != grad.shape:
+        raise ValueError(f"grad must have the shape of w {w.shape}, got {grad.shape}")
+    velocity = np.zeros(w.shape) if state is None else np.asarray(state, dtype=float)
+    if velocity.shape != w.shape:
+        raise ValueError(f"state must have the shape of w {w.shape}, got {velocity.shape}")
+    velocity = momentum * velocity - lr * grad
+    return w + velocity, velocity
 
 
 def apply_step(step, params, grads, states=None, **hyper):

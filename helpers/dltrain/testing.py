@@ -11,6 +11,9 @@ A check that passes returns ``None`` and prints nothing, so a test cell reads as
                           X.mean(axis=1)[:3]})
     passed("fit_standardizer")
 
+The checks set ``__tracebackhide__``: in a notebook a failure shows the test cell's line and the
+message, not the frames of this module.
+
 ``mistakes`` maps a description of a plausible mistake to the value that mistake would have
 produced; when the student's value matches one of them, the message names it ("your result matches
 code that <description>"). Each description is, word for word, that of a known-wrong entry of the
@@ -23,6 +26,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from .compare import array_problem, describe_difference, scalar, shape_hint
 
 __all__ = [
     "CheckFailed",
@@ -50,7 +55,8 @@ def _fmt(value: Any, limit: int = 6) -> str:
         with np.printoptions(precision=4, suppress=True, threshold=limit * 2, edgeitems=limit // 2):
             text = np.array2string(value, separator=", ")
         return f"array of shape {value.shape}: {text}"
-    text = repr(value)
+    with np.printoptions(legacy="1.25"):  # numbers as a person writes them: 0.25, not np.float64
+        text = repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -74,6 +80,7 @@ def check_type(value: Any, expected: type | tuple[type, ...], name: str, hint: s
     hint : str, optional
         The likely mistake, added to the message.
     """
+    __tracebackhide__ = True  # noqa: F841  (IPython shows the caller's line instead)
     if not isinstance(value, expected):
         names = expected.__name__ if isinstance(expected, type) else " or ".join(
             t.__name__ for t in expected)
@@ -82,41 +89,13 @@ def check_type(value: Any, expected: type | tuple[type, ...], name: str, hint: s
 
 def check_shape(array: Any, expected: tuple[int, ...], name: str, hint: str | None = None):
     """Check that ``array`` is an ndarray of shape ``expected``."""
+    __tracebackhide__ = True  # noqa: F841  (IPython shows the caller's line instead)
     check_type(array, np.ndarray, name, hint)
     expected = tuple(expected)
     if array.shape != expected:
-        msg = f"{name} should have shape {expected}, but it has shape {array.shape}."
-        if array.shape == expected[::-1] and len(expected) == 2:
-            msg += " It looks transposed."
-        elif array.size == int(np.prod(expected)):
-            msg += " Same number of elements: check keepdims, reshape or a missing squeeze."
-        _fail(msg, hint)
-
-
-def describe_difference(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> str:
-    """Describe where ``actual`` and ``expected`` differ most (same shapes assumed).
-
-    Returns
-    -------
-    str
-        A sentence naming the worst element, both values, the difference, and how many elements
-        are outside the tolerance.
-    """
-    actual = np.asarray(actual, dtype=float)
-    expected = np.asarray(expected, dtype=float)
-    bad = ~np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
-    if not bad.any():
-        return "all elements agree within tolerance"
-    with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.abs(actual - expected)
-    # NaN/inf where the other side is finite is the worst possible difference
-    diff = np.where(bad & ~np.isfinite(diff), np.inf, np.where(bad, diff, -1.0))
-    worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
-    where = f"at index {tuple(int(i) for i in worst)}" if diff.ndim else ""
-    return (f"worst element {where}: expected {_scalar(expected[worst])}, got "
-            f"{_scalar(actual[worst])} "
-            f"(difference {diff[worst]:.3g}); {int(bad.sum())} of {bad.size} elements differ "
-            f"beyond rtol={rtol:g}, atol={atol:g}").replace("  ", " ")
+        reason = shape_hint(array.shape, expected)
+        _fail(f"{name} should have shape {expected}, but it has shape {array.shape}"
+              + (f" ({reason})." if reason else "."), hint)
 
 
 def check_close(actual: Any, expected: Any, name: str, *, rtol: float = 1e-6, atol: float = 1e-8,
@@ -142,19 +121,16 @@ def check_close(actual: Any, expected: Any, name: str, *, rtol: float = 1e-6, at
         Description of a plausible mistake -> the value it would produce. When ``actual`` matches
         one, the message names that mistake.
     """
+    __tracebackhide__ = True  # noqa: F841  (IPython shows the caller's line instead)
     expected_arr = np.asarray(expected)
     if isinstance(expected, np.ndarray):
         check_shape(actual, expected.shape, name, hint)
-    elif not isinstance(actual, (int, float, np.number, np.ndarray)) or isinstance(actual, bool):
-        _fail(f"{name} should be a number, but it is a {_type_name(actual)}.", hint)
-    actual_arr = np.asarray(actual)
-    if actual_arr.shape != expected_arr.shape:
-        _fail(f"{name} should have shape {expected_arr.shape}, but it has shape "
-              f"{actual_arr.shape}.", hint)
-    if not np.issubdtype(actual_arr.dtype, np.number) and actual_arr.dtype != bool:
-        _fail(f"{name} should hold numbers, but its dtype is {actual_arr.dtype}.", hint)
-    if np.allclose(actual_arr, expected_arr, rtol=rtol, atol=atol, equal_nan=True):
+    problem = array_problem(actual, expected, rtol=rtol, atol=atol)
+    if problem is None:
         return
+    if not problem.startswith("is not what was expected"):
+        _fail(f"{name} {problem}", hint)
+    actual_arr = np.asarray(actual)
     lines = [f"{name} is not what was expected.",
              f"  expected: {_fmt(expected)}",
              f"  got:      {_fmt(actual)}",
@@ -165,6 +141,7 @@ def check_close(actual: Any, expected: Any, name: str, *, rtol: float = 1e-6, at
 
 def check_equal(actual: Any, expected: Any, name: str, hint: str | None = None):
     """Check exact equality (integers, booleans, labels, shapes, strings)."""
+    __tracebackhide__ = True  # noqa: F841  (IPython shows the caller's line instead)
     if isinstance(expected, np.ndarray) or isinstance(actual, np.ndarray):
         if isinstance(expected, np.ndarray):
             check_shape(actual, expected.shape, name, hint)
@@ -182,18 +159,20 @@ def check_equal(actual: Any, expected: Any, name: str, hint: str | None = None):
 
 def check_true(condition: Any, message: str, hint: str | None = None):
     """Check a claim; ``message`` says what should hold and what was seen instead."""
+    __tracebackhide__ = True  # noqa: F841  (IPython shows the caller's line instead)
     if not bool(condition):
         _fail(message, hint)
 
 
 def check_finite(array: Any, name: str, hint: str | None = None):
     """Check that every element of ``array`` is finite (no NaN, no inf)."""
+    __tracebackhide__ = True  # noqa: F841  (IPython shows the caller's line instead)
     arr = np.asarray(array, dtype=float)
     bad = ~np.isfinite(arr)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0]) if arr.ndim else ()
         _fail(f"{name} contains {int(bad.sum())} non-finite value(s) (NaN or inf); the first at "
-              f"index {first} is {arr[first]!r}.", hint or "Look for a division by zero.")
+              f"index {first} is {scalar(arr[first])}.", hint or "Look for a division by zero.")
 
 
 def check_unchanged(before: np.ndarray, after: np.ndarray, name: str):
@@ -201,6 +180,7 @@ def check_unchanged(before: np.ndarray, after: np.ndarray, name: str):
 
     Pass a copy taken before the call as ``before`` and the caller's array as ``after``.
     """
+    __tracebackhide__ = True  # noqa: F841  (IPython shows the caller's line instead)
     if before.shape != after.shape or not np.array_equal(before, after, equal_nan=True):
         _fail(f"Your function modified its input {name} in place.",
               "Work on a copy or build a new array (x = x - m rather than x -= m).")
@@ -218,6 +198,7 @@ def check_choice(answer: Any, choices: str | tuple[str, ...], name: str):
     name : str
         The answer variable's name.
     """
+    __tracebackhide__ = True  # noqa: F841  (IPython shows the caller's line instead)
     allowed = tuple(choices)
     if answer is ... or answer is None:
         _fail(f"{name} has no answer yet.",
@@ -240,25 +221,20 @@ def check_number(answer: Any, name: str, *, integer: bool = False):
     integer : bool, default False
         Require a whole number (an int, or a float with no fractional part).
     """
+    __tracebackhide__ = True  # noqa: F841  (IPython shows the caller's line instead)
     if answer is ... or answer is None:
         _fail(f"{name} has no answer yet.", f"Set {name} to a number.")
     if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, float, np.number)):
         _fail(f"{name} should be a number, but it is a {_type_name(answer)}.", None)
     if not np.isfinite(float(answer)):
-        _fail(f"{name} should be a finite number, but it is {_scalar(answer)}.", None)
+        _fail(f"{name} should be a finite number, but it is {scalar(answer)}.", None)
     if integer and float(answer) != int(float(answer)):
-        _fail(f"{name} should be a whole number, but it is {_scalar(answer)}.", None)
+        _fail(f"{name} should be a whole number, but it is {scalar(answer)}.", None)
 
 
 def passed(what: str = "") -> None:
     """Print a short confirmation once every check of a test cell has passed."""
     print(f"\u2714 {what + ': ' if what else ''}all visible tests passed.")
-
-
-def _scalar(x: Any) -> str:
-    """A number as a person writes it (``1.5``, not ``np.float64(1.5)``)."""
-    x = np.asarray(x).item()
-    return f"{x:.8g}" if isinstance(x, float) else repr(x)
 
 
 def _both_numbers(a: Any, b: Any) -> bool:
@@ -276,6 +252,7 @@ def _match_mistake(actual: np.ndarray, mistakes: Mapping[str, Any] | None, rtol:
 
 
 def _fail(message: str, hint: str | None) -> None:
+    __tracebackhide__ = True  # noqa: F841  (IPython shows the caller's line instead)
     if hint:
         message += f"\n  likely mistake: {hint}"
     raise CheckFailed(message)

@@ -32,6 +32,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dltrain._checks import _check_finite_number
+from dltrain._guide import explained_errors
 
 __all__ = [
     "STATIC_ENV_VAR",
@@ -377,6 +378,7 @@ def _ipython_shell():
 
 
 def _draw_and_show(plot_fn, values: Mapping) -> None:
+    __tracebackhide__ = True  # noqa: F841
     before = set(plt.get_fignums())
     result = plot_fn(**values)
     figures = [plt.figure(num) for num in plt.get_fignums() if num not in before]
@@ -415,7 +417,10 @@ def _interactive_box(plot_fn, controls: Mapping):
     widgets = {name: c._widget(name) for name, c in controls.items()}
 
     def redraw(**values):
-        _draw_and_show(plot_fn, values)
+        __tracebackhide__ = True  # noqa: F841  (IPython leaves this frame out of tracebacks)
+        # an error (an exercise not solved yet) is explained below the controls, as in a cell
+        with explained_errors():
+            _draw_and_show(plot_fn, values)
 
     output = ipywidgets.interactive_output(redraw, widgets)
     row = ipywidgets.HBox(list(widgets.values()),

@@ -131,3 +131,73 @@ def test_apply_step_rejects_mismatched_dicts_and_bad_steps():
         optim.apply_step(lambda w, g, s, **h: w, params, params)
     with pytest.raises(ValueError, match="new_w of shape"):
         optim.apply_step(lambda w, g, s, **h: (w.ravel()[:1], s), params, params)
+
+
+# ---------------------------------------------------------------------------------------------
+# cs231n_momentum_step
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cs231n_momentum_starts_from_zero_velocity_and_accumulates():
+    w, g1, g2 = np.array([1.0, -2.0]), np.array([0.5, 1.0]), np.array([-1.0, 2.0])
+    w1, v1 = optim.cs231n_momentum_step(w, g1, None, lr=0.1, momentum=0.9)
+    np.testing.assert_allclose(v1, -0.1 * g1)
+    np.testing.assert_allclose(w1, w - 0.1 * g1)
+    w2, v2 = optim.cs231n_momentum_step(w1, g2, v1, lr=0.05, momentum=0.5)
+    np.testing.assert_allclose(v2, 0.5 * v1 - 0.05 * g2)
+    np.testing.assert_allclose(w2, w1 + v2)
+    w_default, _ = optim.cs231n_momentum_step(w1, g2, v1, lr=0.05)
+    np.testing.assert_allclose(w_default, w1 + 0.9 * v1 - 0.05 * g2)
+
+
+def test_cs231n_momentum_equals_pytorch_form_at_constant_lr_not_under_a_schedule():
+    rng = np.random.default_rng(3)
+    grads = rng.normal(size=(6, 4))
+    w0 = rng.normal(size=4)
+
+    def pytorch_path(lrs):
+        w, b, path = w0, None, []
+        for g, lr in zip(grads, lrs):
+            b = g.copy() if b is None else 0.9 * b + g
+            w = w - lr * b
+            path.append(w)
+        return np.array(path)
+
+    def velocity_path(lrs):
+        w, v, path = w0, None, []
+        for g, lr in zip(grads, lrs):
+            w, v = optim.cs231n_momentum_step(w, g, v, lr=lr, momentum=0.9)
+            path.append(w)
+        return np.array(path)
+
+    constant = [0.1] * 6
+    np.testing.assert_allclose(velocity_path(constant), pytorch_path(constant), rtol=1e-12)
+    schedule = [0.1, 0.1, 0.1, 0.01, 0.01, 0.01]
+    assert np.abs(velocity_path(schedule) - pytorch_path(schedule)).max() > 1e-3
+
+
+def test_cs231n_momentum_leaves_inputs_alone():
+    w, g, v = np.ones(3), np.arange(3.0), np.full(3, 0.5)
+    copies = w.copy(), g.copy(), v.copy()
+    new_w, new_v = optim.cs231n_momentum_step(w, g, v, lr=0.1)
+    for before, after in zip(copies, (w, g, v)):
+        np.testing.assert_array_equal(before, after)
+    assert not np.shares_memory(new_w, w) and not np.shares_memory(new_v, v)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [({"lr": -0.1}, ValueError), ({"lr": "0.1"}, TypeError), ({"lr": 0.1, "momentum": 1.0},
+                                                              ValueError),
+     ({"lr": 0.1, "momentum": -0.5}, ValueError)],
+)
+def test_cs231n_momentum_rejects_bad_hyperparameters(kwargs, error):
+    with pytest.raises(error, match="lr|momentum"):
+        optim.cs231n_momentum_step(np.ones(2), np.ones(2), None, **kwargs)
+
+
+def test_cs231n_momentum_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="shape"):
+        optim.cs231n_momentum_step(np.ones(2), np.ones(3), None, lr=0.1)
+    with pytest.raises(ValueError, match="state"):
+        optim.cs231n_momentum_step(np.ones(2), np.ones(2), np.ones(3), lr=0.1)

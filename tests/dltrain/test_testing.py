@@ -35,7 +35,7 @@ def test_check_close_reports_worst_element_and_counts():
 
 def test_check_close_names_a_matching_mistake():
     x = np.array([1.0, 2.0, 4.0])
-    with pytest.raises(CheckFailed, match="if you squared it"):
+    with pytest.raises(CheckFailed, match="code that squared it"):
         check_close(x**2, x, "y", mistakes={"halved it": x / 2, "squared it": x**2})
     with pytest.raises(CheckFailed, match="likely mistake: generic hint"):
         check_close(x + 1, x, "y", hint="generic hint", mistakes={"halved it": x / 2})
