@@ -35,7 +35,7 @@ from dltrain.layers import _lookup_activation, linear_backward, linear_forward
 from dltrain.losses import accuracy, softmax_cross_entropy
 from dltrain.mlp import default_init
 from dltrain.optim import apply_step, sgd_step
-from dltrain.training import History, TrainingDiverged
+from dltrain.training import History, TrainingDiverged, _learning_rate
 
 __all__ = [
     "Layer",
@@ -619,14 +619,8 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
 
 
 def _scheduled_lr(lr, step_index):
-    if not callable(lr):
-        return float(lr)
-    value = lr(step_index)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
-            or value < 0:
-        raise ValueError(f"lr({step_index}) returned {value!r}; a learning rate must be a finite "
-                         "number >= 0")
-    return float(value)
+    # a schedule's value is checked as dltrain.training.train checks it; a number as before
+    return _learning_rate(lr, step_index) if callable(lr) else float(lr)
 
 
 def _non_finite(loss, arrays, what="the gradient of"):
