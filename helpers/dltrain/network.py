@@ -11,7 +11,8 @@ A network is a plain list of :class:`Layer` objects, each a forward/backward pai
 This module only composes: it calls each layer's functions in order and gathers what they
 return. Linear layers and activations come from :mod:`dltrain.layers`; any other layer (the
 ones a notebook builds from its exercises) is a :class:`Layer` made from the notebook's own
-functions.
+functions, directly or with :func:`dropout` and :func:`batchnorm`, which wrap a notebook's
+forward/backward pair of that kind.
 
 ``params`` and ``state`` are flat dicts named like PyTorch's ``state_dict`` of an
 ``nn.Sequential``: ``"0.W"``, ``"0.b"``, ``"2.gamma"``, ``"2.running_mean"``, ... (the number is
@@ -34,13 +35,15 @@ from dltrain.layers import _lookup_activation, linear_backward, linear_forward
 from dltrain.losses import accuracy, softmax_cross_entropy
 from dltrain.mlp import default_init
 from dltrain.optim import apply_step, sgd_step
-from dltrain.training import History, TrainingDiverged
+from dltrain.training import History, TrainingDiverged, _learning_rate
 
 __all__ = [
     "Layer",
     "activation",
     "backward",
+    "batchnorm",
     "describe",
+    "dropout",
     "evaluate",
     "forward",
     "init",
@@ -155,6 +158,81 @@ def activation(name):
         return act_backward(dout, cache), {}
 
     return Layer(forward_fn, backward_fn, name=name)
+
+
+def dropout(p, forward, backward):
+    """A dropout layer made of a forward/backward pair given to it (notebook 06's functions).
+
+    Parameters
+    ----------
+    p : float in [0, 1]
+        The drop probability, passed to ``forward``.
+    forward : callable
+        ``forward(x, p, *, train, rng) -> (out, cache)``, e.g. notebook 06's
+        ``dropout_forward``.
+    backward : callable
+        ``backward(dout, cache) -> dx``, e.g. notebook 06's ``dropout_backward``.
+
+    Returns
+    -------
+    Layer
+        Named ``"dropout(p)"``; no parameters, no state. The network's ``train`` flag and
+        ``rng`` go to ``forward`` unchanged.
+    """
+    if not callable(forward) or not callable(backward):
+        raise TypeError("forward and backward must be functions")
+
+    def forward_fn(x, params, state, *, train, rng):
+        out, cache = forward(x, p, train=train, rng=rng)
+        return out, state, cache
+
+    def backward_fn(dout, cache):
+        return backward(dout, cache), {}
+
+    return Layer(forward_fn, backward_fn, name=f"dropout({p:g})")
+
+
+def batchnorm(width, forward, backward, *, momentum=0.1):
+    """A batch normalization layer made of a forward/backward pair given to it (notebook 07's).
+
+    Parameters
+    ----------
+    width : int
+        Number of features D it normalizes.
+    forward : callable
+        ``forward(x, gamma, beta, state, *, train, momentum) -> (out, new_state, cache)`` with
+        ``state = {"running_mean": (D,), "running_var": (D,)}``, e.g. notebook 07's
+        ``batchnorm_forward``.
+    backward : callable
+        ``backward(dout, cache) -> (dx, dgamma, dbeta)``, e.g. notebook 07's
+        ``batchnorm_backward``.
+    momentum : float, default 0.1
+        Passed to ``forward`` (PyTorch's convention: the weight of the new batch).
+
+    Returns
+    -------
+    Layer
+        Named ``"batchnorm(width)"``. Parameters ``gamma`` (ones) and ``beta`` (zeros), state
+        ``running_mean`` (zeros) and ``running_var`` (ones), all of shape (width,): PyTorch's
+        ``nn.BatchNorm1d(width)`` at initialisation.
+    """
+    width = _check_int(width, "width")
+    if not callable(forward) or not callable(backward):
+        raise TypeError("forward and backward must be functions")
+
+    def init_fn(rng):
+        return ({"gamma": np.ones(width), "beta": np.zeros(width)},
+                {"running_mean": np.zeros(width), "running_var": np.ones(width)})
+
+    def forward_fn(x, params, state, *, train, rng):
+        return forward(x, params["gamma"], params["beta"], state, train=train,
+                       momentum=momentum)
+
+    def backward_fn(dout, cache):
+        dx, dgamma, dbeta = backward(dout, cache)
+        return dx, {"gamma": dgamma, "beta": dbeta}
+
+    return Layer(forward_fn, backward_fn, init_fn, f"batchnorm({width})")
 
 
 def mlp_layers(sizes, *, activation_name="relu", before_activation=None,
@@ -462,7 +540,7 @@ def evaluate(layers, params, state, X, y):
 
 def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_step,
           hyper=None, X_val=None, y_val=None, drop_last=False, on_diverge="stop",
-          callback=None):
+          callback=None, evaluate_every=1):
     """Mini-batch training that threads the layers' state from one step to the next.
 
     Parameters
@@ -474,8 +552,10 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
     y : ndarray of shape (N,), int
     epochs : int
     batch_size : int
-    lr : float
-        Learning rate, passed to ``step`` as ``lr``.
+    lr : float or callable
+        Learning rate, passed to ``step`` as ``lr``; or a schedule ``lr(step_index) -> float``
+        called before every step with its index (0, 1, ... over the whole run), as
+        :func:`dltrain.training.train` accepts.
     rng : np.random.Generator
         Shuffles the samples at the start of every epoch and is passed to the layers (for
         their random draws in training mode).
@@ -484,7 +564,7 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
     hyper : dict, optional
         More keyword arguments for ``step`` (e.g. ``{"mu": 0.9}``).
     X_val, y_val : ndarray, optional
-        Validation set, evaluated at the end of every epoch.
+        Validation set, evaluated with the training set (see ``evaluate_every``).
     drop_last : bool, default False
         Skip the last batch of an epoch when it is smaller than ``batch_size`` (as PyTorch's
         ``DataLoader(drop_last=True)``; a batch of one sample cannot be batch-normalized).
@@ -496,6 +576,10 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
     callback : callable, optional
         ``callback(step_index, params, state)`` after every step, e.g. to record the running
         averages as training goes.
+    evaluate_every : int or None, default 1
+        Evaluate the training (and validation) set at the end of every ``evaluate_every``-th
+        epoch and of the last one; ``None`` evaluates once, after the last epoch, which saves
+        the time of the evaluations when only the final numbers count.
 
     Returns
     -------
@@ -503,8 +587,8 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
         The trained parameters and the final state (new dicts).
     history : dltrain.training.History
         Per step: ``loss`` (of the batch, in training mode), ``grad_norm``, ``lr``,
-        ``step_index``. Per epoch, in evaluation mode: ``train_loss``, ``train_acc`` and, with
-        a validation set, ``val_loss``, ``val_acc``.
+        ``step_index``. Per evaluated epoch (every epoch by default), in evaluation mode:
+        ``train_loss``, ``train_acc`` and, with a validation set, ``val_loss``, ``val_acc``.
 
     Notes
     -----
@@ -514,9 +598,11 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
     layers = _check_layers(layers)
     epochs = _check_int(epochs, "epochs", minimum=0)
     batch_size = _check_int(batch_size, "batch_size")
+    if evaluate_every is not None:
+        evaluate_every = _check_int(evaluate_every, "evaluate_every")
     rng = _check_rng(rng)
-    if not isinstance(lr, numbers.Real) or isinstance(lr, bool):
-        raise TypeError(f"lr must be a number, got {lr!r}")
+    if not callable(lr) and (not isinstance(lr, numbers.Real) or isinstance(lr, bool)):
+        raise TypeError(f"lr must be a number or a schedule lr(step_index), got {lr!r}")
     if on_diverge not in ("stop", "raise"):
         raise ValueError(f'on_diverge must be "stop" or "raise", got {on_diverge!r}')
     if len(X) != len(y):
@@ -530,10 +616,13 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
     opt_states = None
     history = History()
 
+    lr_now = None if callable(lr) else float(lr)  # the learning rate of the latest step
+
     def stop(message, epoch):
-        message = f"Training diverged in epoch {epoch + 1} of {epochs} (lr = {lr:g}): {message}"
+        where = "no step taken yet" if lr_now is None else f"lr = {lr_now:g}"
+        message = f"Training diverged in epoch {epoch + 1} of {epochs} ({where}): {message}"
         if on_diverge == "raise":
-            raise TrainingDiverged(message, epoch=epoch + 1, step=history.steps, lr=lr)
+            raise TrainingDiverged(message, epoch=epoch + 1, step=history.steps, lr=lr_now)
         history.diverged, history.divergence_message = True, message
         return params, state, history
 
@@ -544,24 +633,28 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
                 batch = order[start:start + batch_size]
                 if drop_last and len(batch) < batch_size:
                     continue
+                lr_now = _scheduled_lr(lr, history.steps)
                 loss, grads, new_state = loss_and_grads(layers, params, state, X[batch],
                                                         y[batch], rng=rng)
                 problem = _non_finite(loss, grads)
                 if problem is None:
                     new_params, new_opt_states = apply_step(step, params, grads, opt_states,
-                                                            lr=lr, **hyper)
+                                                            lr=lr_now, **hyper)
                     problem = _non_finite(loss, new_params, "the update made")
                 if problem is not None:
                     return stop(f"at step {history.steps}, {problem}", epoch)
                 history.loss.append(loss)
                 history.grad_norm.append(float(np.sqrt(sum(np.sum(g * g)
                                                            for g in grads.values()))))
-                history.lr.append(float(lr))
+                history.lr.append(lr_now)
                 history.step_index.append(history.steps)
                 params, state, opt_states = new_params, new_state, new_opt_states
                 if callback is not None:
                     callback(history.steps, params, state)
                 history.steps += 1
+            if epoch + 1 < epochs and (evaluate_every is None or (epoch + 1) % evaluate_every):
+                history.epochs += 1
+                continue
             train_loss, train_acc = evaluate(layers, params, state, X, y)
             history.train_loss.append(train_loss)
             history.train_acc.append(train_acc)
@@ -573,6 +666,11 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
             if not np.isfinite(train_loss):
                 return stop(f"the training loss at the end of the epoch is {train_loss}", epoch)
     return params, state, history
+
+
+def _scheduled_lr(lr, step_index):
+    # a schedule's value is checked as dltrain.training.train checks it; a number as before
+    return _learning_rate(lr, step_index) if callable(lr) else float(lr)
 
 
 def _non_finite(loss, arrays, what="the gradient of"):

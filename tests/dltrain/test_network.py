@@ -368,3 +368,131 @@ def test_divergence_stops_or_raises():
     with pytest.raises(TrainingDiverged):
         network.train(layers, params, state, X, splits.y_train, epochs=3, batch_size=32,
                       lr=1e3, rng=np.random.default_rng(0), on_diverge="raise")
+
+
+# ---------------------------------------------------------------------------------------------
+# layers wrapped from a notebook's forward/backward pair, and schedules in the training loop
+# ---------------------------------------------------------------------------------------------
+
+
+def test_dropout_wraps_a_forward_backward_pair():
+    calls = []
+
+    def forward(x, p, *, train, rng):   # stand-in: adds noise of size p in training mode
+        calls.append((p, train))
+        return (x + p * rng.standard_normal(x.shape) if train else x.copy()), ("cache", p)
+
+    def backward(dout, cache):
+        assert cache[0] == "cache"
+        return 2.0 * dout
+
+    layer = network.dropout(0.25, forward, backward)
+    assert layer.name == "dropout(0.25)" and layer.init(None) == ({}, {})
+    X = np.ones((4, 3))
+    out, state, tape = network.forward([layer], {}, {}, X, train=True,
+                                       rng=np.random.default_rng(0))
+    same = network.forward([layer], {}, {}, X, train=True, rng=np.random.default_rng(0))[0]
+    np.testing.assert_array_equal(out, same)
+    assert not np.array_equal(out, X) and state == {}
+    np.testing.assert_array_equal(network.predict([layer], {}, {}, X), X)
+    assert calls == [(0.25, True), (0.25, True), (0.25, False)]
+    assert network.backward([layer], np.ones((4, 3)), tape) == {}
+    np.testing.assert_array_equal(tape[0]["grad_input"], 2.0 * np.ones((4, 3)))
+
+
+def test_batchnorm_wraps_a_forward_backward_pair():
+    def forward(x, gamma, beta, state, *, train, momentum):
+        # stand-in with the same signature: centre with the batch mean, track it
+        if not train:
+            return gamma * (x - state["running_mean"]) + beta, dict(state), None
+        mean = x.mean(axis=0)
+        new_state = {"running_mean": (1 - momentum) * state["running_mean"] + momentum * mean,
+                     "running_var": state["running_var"] + 1.0}
+        return gamma * (x - mean) + beta, new_state, (x - mean, gamma)
+
+    def backward(dout, cache):
+        centred, gamma = cache
+        dcentred = dout * gamma
+        return dcentred - dcentred.mean(axis=0), (dout * centred).sum(axis=0), dout.sum(axis=0)
+
+    layers = [network.linear(3, 4), network.batchnorm(4, forward, backward, momentum=0.5),
+              network.linear(4, 2)]
+    assert layers[1].name == "batchnorm(4)"
+    params, state = network.init(layers, np.random.default_rng(0))
+    np.testing.assert_array_equal(params["1.gamma"], np.ones(4))
+    np.testing.assert_array_equal(params["1.beta"], np.zeros(4))
+    np.testing.assert_array_equal(state["1.running_mean"], np.zeros(4))
+    np.testing.assert_array_equal(state["1.running_var"], np.ones(4))
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, size=6)
+    params = {k: v + 0.3 * rng.normal(size=v.shape) for k, v in params.items()}
+    hidden = X @ params["0.W"] + params["0.b"]
+    _, new_state, _ = network.forward(layers, params, state, X, train=True)
+    np.testing.assert_allclose(new_state["1.running_mean"], 0.5 * hidden.mean(axis=0))
+    np.testing.assert_array_equal(new_state["1.running_var"], 2 * np.ones(4))
+    _, grads, _ = network.loss_and_grads(layers, params, state, X, y)
+    for name in ("1.gamma", "1.beta", "0.W"):
+        def loss_of(value, name=name):
+            changed = dict(params, **{name: value})
+            return network.loss_and_grads(layers, changed, state, X, y)[0]
+        numerical = numerical_gradient(loss_of, params[name])
+        assert rel_error(grads[name], numerical) < 1e-7, name
+    with pytest.raises(TypeError):
+        network.batchnorm(4, forward, None)
+
+
+def test_train_follows_a_learning_rate_schedule():
+    splits = blobs()
+    layers = network.mlp_layers([2, 8, 3])
+    params, state = network.init(layers, np.random.default_rng(1))
+    seen = []
+
+    def recording_sgd(w, grad, state, *, lr):
+        seen.append(lr)
+        return optim.sgd_step(w, grad, state, lr=lr)
+
+    def schedule(t):
+        return 0.5 / (1 + t)
+
+    _, _, history = network.train(layers, params, state, splits.X_train, splits.y_train,
+                                  epochs=2, batch_size=50, lr=schedule,
+                                  rng=np.random.default_rng(0), step=recording_sgd)
+    expected = [schedule(t) for t in range(history.steps)]
+    assert history.lr == expected
+    assert seen == [lr for lr in expected for _ in params]   # every parameter, every step
+    constant = network.train(layers, params, state, splits.X_train, splits.y_train, epochs=1,
+                             batch_size=50, lr=0.1, rng=np.random.default_rng(0))[2]
+    assert constant.lr == [0.1] * constant.steps
+    for bad in (lambda t: -1.0, lambda t: float("nan"), lambda t: "0.1"):
+        with pytest.raises(ValueError, match="lr\\(0\\) returned"):
+            network.train(layers, params, state, splits.X_train, splits.y_train, epochs=1,
+                          batch_size=50, lr=bad, rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="schedule"):
+        network.train(layers, params, state, splits.X_train, splits.y_train, epochs=1,
+                      batch_size=50, lr="0.1", rng=np.random.default_rng(0))
+
+
+def test_train_evaluates_every_few_epochs_and_at_the_end():
+    splits = blobs()
+    layers = network.mlp_layers([2, 8, 3])
+    params, state = network.init(layers, np.random.default_rng(1))
+    kwargs = dict(epochs=5, batch_size=40, lr=0.1, X_val=splits.X_val, y_val=splits.y_val)
+    every = network.train(layers, params, state, splits.X_train, splits.y_train,
+                          rng=np.random.default_rng(2), **kwargs)
+    some = network.train(layers, params, state, splits.X_train, splits.y_train,
+                         rng=np.random.default_rng(2), evaluate_every=2, **kwargs)
+    once = network.train(layers, params, state, splits.X_train, splits.y_train,
+                         rng=np.random.default_rng(2), evaluate_every=None, **kwargs)
+    five = network.train(layers, params, state, splits.X_train, splits.y_train,
+                         rng=np.random.default_rng(2), evaluate_every=5, **kwargs)
+    assert five[2].val_loss == once[2].val_loss
+    for _, _, history in (every, some, once):
+        assert history.epochs == 5 and history.steps == every[2].steps
+        assert history.loss == every[2].loss              # the same training, step by step
+    np.testing.assert_array_equal(once[0]["0.W"], every[0]["0.W"])
+    assert some[2].val_acc == [every[2].val_acc[k] for k in (1, 3, 4)]   # epochs 2, 4, 5
+    assert some[2].train_loss == [every[2].train_loss[k] for k in (1, 3, 4)]
+    assert once[2].val_loss == every[2].val_loss[-1:] and len(once[2].train_acc) == 1
+    with pytest.raises(ValueError):
+        network.train(layers, params, state, splits.X_train, splits.y_train,
+                      rng=np.random.default_rng(2), evaluate_every=0, **kwargs)
