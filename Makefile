@@ -24,12 +24,14 @@ export JUPYTER_DATA_DIR := $(abspath $(VENV))/share/jupyter
 export JUPYTER_CONFIG_DIR := $(abspath $(VENV))/etc/jupyter-user
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help lab demo test release bench bench-course lint sandbox browser student-dist clean venv
+.PHONY: help lab demo test test-fast release bench bench-course lint sandbox browser student-dist \
+        clean venv
 
 help:
 	@echo "make lab           students: set up .venv-lab/ and open JupyterLab on notebooks/"
 	@echo "make demo          instructors: release, then grade the bundled sample submissions"
 	@echo "make test          everything CI checks (unit, notebooks, release, grading, browser)"
+	@echo "make test-fast     the tier without kernels (catalogue in process, unit tests): ~1 min"
 	@echo "make release       regenerate notebooks/ from solutions/"
 	@echo "make student-dist  write the student edition (no solutions, no grader) to $(DIST)/"
 	@echo "make bench         grading throughput figures"
@@ -97,6 +99,10 @@ release: $(STAMP)
 # The browser tests open the student's JupyterLab (.venv-lab) in Chromium.
 test: $(STAMP) sandbox browser lab-install
 	$(BIN)/python -m pytest -n auto --dist loadfile --nbval-lax tests solutions
+
+# The tier without kernels, browser or nbgrader runs: the catalogue judged in process, unit tests.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not kernel" tests
 
 bench: $(STAMP) sandbox
 	$(BIN)/python -m grader bench

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 import dltrain.grading as protocol
-from dltrain.testing import describe_difference
+from dltrain.compare import array_problem
 
 from .notebooks import hidden_region
 
@@ -418,30 +418,8 @@ def compare_values(student: Any, reference: Any, *, rtol: float, atol: float,
 
 
 def _compare_numbers(student, reference, *, rtol, atol, exact, path) -> str:
-    if isinstance(student, (str, dict, tuple, list)) or student is None:
-        wanted = _kind(reference) if isinstance(reference, np.ndarray) else "a number"
-        return f"{path} should be {wanted}, but it is {_kind(student)}."
-    s = np.asarray(student)
-    r = np.asarray(reference)
-    if isinstance(reference, np.ndarray) and not isinstance(student, np.ndarray) and r.ndim > 0:
-        return f"{path} should be an array of shape {r.shape}, but it is {_kind(student)}."
-    if s.shape != r.shape:
-        hint = ""
-        if s.ndim == 2 and s.shape == r.shape[::-1]:
-            hint = " (it looks transposed)"
-        elif s.size == r.size:
-            hint = " (same number of elements: keepdims, reshape or squeeze?)"
-        return f"{path} should have shape {r.shape}, but it has shape {s.shape}{hint}."
-    if exact:
-        if np.array_equal(s, r, equal_nan=s.dtype.kind in "fc"):
-            return ""
-        return f"{path} is not what was expected: {describe_difference(s, r, 0.0, 0.0)}."
-    if s.dtype.kind == "b" and r.dtype.kind == "b":
-        return "" if np.array_equal(s, r) else f"{path} is not what was expected: " \
-                                                f"{int((s != r).sum())} booleans differ."
-    if np.allclose(s, r, rtol=rtol, atol=atol, equal_nan=True):
-        return ""
-    return f"{path} is not what was expected: {describe_difference(s, r, rtol, atol)}."
+    problem = array_problem(student, reference, rtol=rtol, atol=atol, exact=exact)
+    return "" if problem is None else f"{path} {problem}"
 
 
 def _comparison(check: str | Callable, rtol: float, atol: float) -> Callable[[Any, Any, Any], str]:

@@ -8,3 +8,28 @@ os.environ["DLTRAIN_STATIC_WIDGETS"] = "1"
 # Small matrices everywhere: BLAS threads only compete with the test workers for the cores.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+
+# ------------------------------------------------------------------ tiers
+# `make test-fast` runs what needs no kernel, no browser and no nbgrader run (-m "not kernel").
+# These files start kernels, a browser or nbgrader throughout; nbval items run notebooks.
+KERNEL_FILES = {"test_grading.py", "test_hostile.py", "test_nbgrader.py", "test_browser.py",
+                "test_dist.py", "test_release.py", "test_validate.py"}
+# Single tests that start kernels or worker processes in otherwise fast files.
+KERNEL_TESTS = {"test_a_class_of_30_with_a_roster_has_one_row_per_student_and_assignment",
+                "test_cli_validate_exit_status", "test_without_bubblewrap_grading_warns_loudly",
+                "test_cli_grade_runs_even_when_nothing_is_gradable",
+                "test_a_broken_worker_costs_only_its_own_submission",
+                "test_a_broken_grading_machine_is_not_a_class_of_zeros",
+                "test_experiments_hold_for_every_alternative",
+                "test_reference_full_marks_and_every_experiment_runs"}
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        name = item.name.split("[")[0]
+        if item.path.name in KERNEL_FILES or item.path.suffix == ".ipynb" or \
+                name in KERNEL_TESTS:
+            item.add_marker(pytest.mark.kernel)

@@ -176,8 +176,9 @@ def test_assembly_restores_instructor_cells_and_keeps_answers(sources):
     for i, role in enumerate(out.roles):
         if role == ROLE_TEST:
             assert out.roles[i + 1] == ROLE_HIDDEN
-            assert "hidden_test(" in out.nb.cells[i + 1].source
-            assert "hidden_test(" not in out.nb.cells[i].source
+            hidden_call = ("hidden_test(", "hidden_answer(")
+            assert any(call in out.nb.cells[i + 1].source for call in hidden_call)
+            assert not any(call in out.nb.cells[i].source for call in hidden_call)
     assert ROLE_EXPERIMENT in out.roles and out.experiment_cells()
 
 

@@ -14,21 +14,48 @@ def _check_rng(rng) -> np.random.Generator:
     return rng
 
 
+def check_scalar(value, name: str, *, integer: bool = False, minimum: float | None = None,
+                 finite: bool = True) -> float | int:
+    """The one validator of scalar arguments: ``value`` as an int or float, or a clear error.
+
+    Parameters
+    ----------
+    value : object
+        The argument.
+    name : str
+        Its name, for the message.
+    integer : bool, default False
+        Require an integer (``numbers.Integral``); otherwise any real number.
+    minimum : float, optional
+        The smallest value allowed.
+    finite : bool, default True
+        Refuse NaN and infinities.
+
+    Raises
+    ------
+    TypeError
+        When ``value`` is not a number of the required kind (``bool`` never is: ``True`` samples
+        or ``lr=True`` is always a mistake).
+    ValueError
+        When it is not finite, or below ``minimum``.
+    """
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        what = "an integer" if integer else "a real number"
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
+    if finite and not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum:g}, got {value}")
+    return int(value) if integer else float(value)
+
+
 def _check_int(value, name: str, *, minimum: int = 1) -> int:
-    # bool is an Integral in Python, but True samples is always a mistake
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return check_scalar(value, name, integer=True, minimum=minimum)
 
 
 def _check_nonnegative(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return float(value)
+    return check_scalar(value, name, minimum=0)
 
 
 def _check_labels(y, name: str = "y") -> np.ndarray:
@@ -49,7 +76,11 @@ def _check_labels(y, name: str = "y") -> np.ndarray:
 
 
 def _check_finite_number(value, name: str) -> float:
-    """``value`` as a float; TypeError when it is not a number, ValueError when not finite."""
+    """``value`` as a float; TypeError when it is not a number, ValueError when not finite.
+
+    Unlike :func:`check_scalar`, anything ``float()`` accepts passes (a 0-d array, a numpy
+    scalar, a string of digits): these are values a student's function returned.
+    """
     try:
         number = float(value)
     except (TypeError, ValueError):

@@ -17,11 +17,9 @@ and ``05_adaptive`` uses as the baseline the adaptive optimizers are compared wi
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ._checks import _check_nonnegative
+from ._checks import _check_nonnegative, check_scalar
 
 __all__ = ["apply_step", "cs231n_momentum_step", "sgd_step"]
 
@@ -53,10 +51,7 @@ def sgd_step(w, grad, state=None, *, lr):
 
     This is PyTorch's ``torch.optim.SGD`` with ``momentum=0`` and ``weight_decay=0``.
     """
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
-        raise TypeError(f"lr must be a number, got {type(lr).__name__} {lr!r}")
-    if not np.isfinite(lr) or lr < 0:
-        raise ValueError(f"lr must be a finite number >= 0, got {lr}")
+    lr = check_scalar(lr, "lr", minimum=0)
     w = np.asarray(w)
     grad = np.asarray(grad)
     if w.shape != grad.shape:

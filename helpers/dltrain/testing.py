@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .compare import array_problem, describe_difference, scalar, shape_hint
+
 __all__ = [
     "CheckFailed",
     "check_type",
@@ -91,38 +93,9 @@ def check_shape(array: Any, expected: tuple[int, ...], name: str, hint: str | No
     check_type(array, np.ndarray, name, hint)
     expected = tuple(expected)
     if array.shape != expected:
-        msg = f"{name} should have shape {expected}, but it has shape {array.shape}."
-        if array.shape == expected[::-1] and len(expected) == 2:
-            msg += " It looks transposed."
-        elif array.size == int(np.prod(expected)):
-            msg += " Same number of elements: check keepdims, reshape or a missing squeeze."
-        _fail(msg, hint)
-
-
-def describe_difference(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> str:
-    """Describe where ``actual`` and ``expected`` differ most (same shapes assumed).
-
-    Returns
-    -------
-    str
-        A sentence naming the worst element, both values, the difference, and how many elements
-        are outside the tolerance.
-    """
-    actual = np.asarray(actual, dtype=float)
-    expected = np.asarray(expected, dtype=float)
-    bad = ~np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
-    if not bad.any():
-        return "all elements agree within tolerance"
-    with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.abs(actual - expected)
-    # NaN/inf where the other side is finite is the worst possible difference
-    diff = np.where(bad & ~np.isfinite(diff), np.inf, np.where(bad, diff, -1.0))
-    worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
-    where = f"at index {tuple(int(i) for i in worst)}" if diff.ndim else ""
-    return (f"worst element {where}: expected {_scalar(expected[worst])}, got "
-            f"{_scalar(actual[worst])} "
-            f"(difference {diff[worst]:.3g}); {int(bad.sum())} of {bad.size} elements differ "
-            f"beyond rtol={rtol:g}, atol={atol:g}").replace("  ", " ")
+        reason = shape_hint(array.shape, expected)
+        _fail(f"{name} should have shape {expected}, but it has shape {array.shape}"
+              + (f" ({reason})." if reason else "."), hint)
 
 
 def check_close(actual: Any, expected: Any, name: str, *, rtol: float = 1e-6, atol: float = 1e-8,
@@ -152,16 +125,12 @@ def check_close(actual: Any, expected: Any, name: str, *, rtol: float = 1e-6, at
     expected_arr = np.asarray(expected)
     if isinstance(expected, np.ndarray):
         check_shape(actual, expected.shape, name, hint)
-    elif not isinstance(actual, (int, float, np.number, np.ndarray)) or isinstance(actual, bool):
-        _fail(f"{name} should be a number, but it is a {_type_name(actual)}.", hint)
-    actual_arr = np.asarray(actual)
-    if actual_arr.shape != expected_arr.shape:
-        _fail(f"{name} should have shape {expected_arr.shape}, but it has shape "
-              f"{actual_arr.shape}.", hint)
-    if not np.issubdtype(actual_arr.dtype, np.number) and actual_arr.dtype != bool:
-        _fail(f"{name} should hold numbers, but its dtype is {actual_arr.dtype}.", hint)
-    if np.allclose(actual_arr, expected_arr, rtol=rtol, atol=atol, equal_nan=True):
+    problem = array_problem(actual, expected, rtol=rtol, atol=atol)
+    if problem is None:
         return
+    if not problem.startswith("is not what was expected"):
+        _fail(f"{name} {problem}", hint)
+    actual_arr = np.asarray(actual)
     lines = [f"{name} is not what was expected.",
              f"  expected: {_fmt(expected)}",
              f"  got:      {_fmt(actual)}",
@@ -203,7 +172,7 @@ def check_finite(array: Any, name: str, hint: str | None = None):
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0]) if arr.ndim else ()
         _fail(f"{name} contains {int(bad.sum())} non-finite value(s) (NaN or inf); the first at "
-              f"index {first} is {_scalar(arr[first])}.", hint or "Look for a division by zero.")
+              f"index {first} is {scalar(arr[first])}.", hint or "Look for a division by zero.")
 
 
 def check_unchanged(before: np.ndarray, after: np.ndarray, name: str):
@@ -258,20 +227,14 @@ def check_number(answer: Any, name: str, *, integer: bool = False):
     if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, float, np.number)):
         _fail(f"{name} should be a number, but it is a {_type_name(answer)}.", None)
     if not np.isfinite(float(answer)):
-        _fail(f"{name} should be a finite number, but it is {_scalar(answer)}.", None)
+        _fail(f"{name} should be a finite number, but it is {scalar(answer)}.", None)
     if integer and float(answer) != int(float(answer)):
-        _fail(f"{name} should be a whole number, but it is {_scalar(answer)}.", None)
+        _fail(f"{name} should be a whole number, but it is {scalar(answer)}.", None)
 
 
 def passed(what: str = "") -> None:
     """Print a short confirmation once every check of a test cell has passed."""
     print(f"\u2714 {what + ': ' if what else ''}all visible tests passed.")
-
-
-def _scalar(x: Any) -> str:
-    """A number as a person writes it (``1.5``, not ``np.float64(1.5)``)."""
-    x = np.asarray(x).item()
-    return f"{x:.8g}" if isinstance(x, float) else repr(x)
 
 
 def _both_numbers(a: Any, b: Any) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dltrain._checks import _check_int, _check_rng
+from dltrain._checks import _check_int, _check_rng, check_scalar
 from dltrain.losses import accuracy, softmax_cross_entropy
 from dltrain.mlp import mlp_forward
 from dltrain.optim import apply_step
@@ -255,7 +255,7 @@ def _check_train_arguments(params, loss_and_grads, step, lr, on_diverge, evaluat
         raise TypeError("loss_and_grads must be a function loss_and_grads(params, Xb, yb)")
     if not callable(step):
         raise TypeError("step must be a function step(w, grad, state, **hyper), e.g. sgd_step")
-    if not (callable(lr) or _is_real(lr)):
+    if not (callable(lr) or isinstance(lr, numbers.Real) and not isinstance(lr, bool)):
         raise TypeError(f"lr must be a number or a schedule lr(step_index), got {lr!r}")
     if on_diverge not in ("raise", "stop"):
         raise ValueError(f'on_diverge must be "raise" or "stop", got {on_diverge!r}')
@@ -296,10 +296,6 @@ def _record_epoch_metrics(history, evaluate, loss_and_grads, params, train_set, 
             val_loss, val_acc = _evaluate(evaluate, loss_and_grads, params, *val_set)
             _append_metrics(history.val_loss, history.val_acc, val_loss, val_acc)
     return train_loss
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _check_hyper(hyper):
@@ -348,10 +344,12 @@ def _checked_pairs(pairs):
 
 def _learning_rate(lr, step_index):
     value = lr(step_index) if callable(lr) else lr
-    if not _is_real(value) or not np.isfinite(value) or value < 0:
+    try:
+        return check_scalar(value, f"lr({step_index})" if callable(lr) else "lr", minimum=0)
+    except (TypeError, ValueError):
         where = f"lr({step_index}) returned" if callable(lr) else "lr is"
-        raise ValueError(f"{where} {value!r}; a learning rate must be a finite number >= 0")
-    return float(value)
+        raise ValueError(f"{where} {value!r}; a learning rate must be a finite number >= 0"
+                         ) from None
 
 
 def _loss_and_grads(loss_and_grads, params, Xb, yb):
