@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import multiprocessing
 import os
@@ -170,11 +171,43 @@ def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
             "notebooks_found": found.notebooks_found, "roster": "",
             "graded_now": regraded, "kept": len(kept), "cluster": cluster or "",
             "judged_with": judged_with(course, scope, options)}
+    if not regraded and _as_published(results, meta, out_dir, roster):
+        print(f"Nothing changed since {out_dir} was graded: its files are left as they are.",
+              file=stream)
+        return results
     if roster is not None:
         shutil.copyfile(roster, out_dir / "roster.csv")
         meta["roster"] = "roster.csv"
     publish_batch(results, out_dir, meta, course)
     return results
+
+
+def _as_published(results: list[SubmissionResult], meta: dict, out_dir: Path,
+                  roster: Path | None) -> bool:
+    """Whether ``out_dir`` already shows exactly these results (and the same roster, the same
+    files found), so that publishing again would only change its timestamps."""
+    gradebook = Path(out_dir) / "gradebook.json"
+    if not (Path(out_dir) / "report.html").is_file() or not gradebook.is_file():
+        return False
+    try:
+        previous, before = read_gradebook(gradebook)
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+    if roster is not None:
+        stored = Path(out_dir) / "roster.csv"
+        if before.get("roster") != "roster.csv" or not stored.is_file() or \
+                stored.read_bytes() != Path(roster).read_bytes():
+            return False
+    elif before.get("roster"):
+        return False
+    if any(before.get(key) != meta[key] for key in ("explained", "notebooks_found", "lms",
+                                                    "diagnose", "judged_with")):
+        return False
+
+    def rows(items):
+        return sorted(json.dumps(r.to_dict(), sort_keys=True) for r in items)
+
+    return rows(previous) == rows(results)
 
 
 NOT_ON_ROSTER = "This student is not on the roster."
