@@ -82,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
                         "worksheet or participants, or id,name): every student gets a row")
     p.add_argument("--no-diagnose", action="store_true",
                    help="do not compare failures with the catalogue's known mistakes")
+    p.add_argument("--force", action="store_true",
+                   help="grade every submission again, even those unchanged since OUT was "
+                        "graded (by default only changed ones run again)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run the notebooks on this dask.distributed scheduler's workers "
+                        "(e.g. tcp://10.0.0.5:8786); judging and publishing stay here")
     _grading_args(p)
 
     p = sub.add_parser("judge", help="judge a graded folder's stored runs again, then publish "
@@ -102,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--submissions", type=int, default=20)
     p.add_argument("--assignment", default="00_inputs")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--cluster-submissions", type=int, default=200, metavar="N",
+                   help="synthetic submissions graded through a local dask cluster and with "
+                        "--jobs (default 200; 0 skips it)")
 
     p = sub.add_parser("bench-course", help="run every solution notebook and print its time")
     p.add_argument("aids", nargs="*", help="assignment ids (default: all)")
@@ -161,7 +170,9 @@ def _run_grading(submissions: Path, out: Path, args, assignment=None) -> int:
         results = grade_batch(submissions, out, jobs=_jobs(args.jobs), assignment=assignment,
                               options=options, progress=not args.no_progress,
                               lms=getattr(args, "lms", "auto"),
-                              roster=getattr(args, "roster", None))
+                              roster=getattr(args, "roster", None),
+                              force=getattr(args, "force", False),
+                              cluster=getattr(args, "cluster", None))
     except GradingCannotRun as exc:
         print(f"grading could not run: {exc}", file=sys.stderr)
         return 2
@@ -239,7 +250,7 @@ def cmd_demo(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import bench
 
-    return bench(args.assignment, args.submissions, args.jobs)
+    return bench(args.assignment, args.submissions, args.jobs, args.cluster_submissions)
 
 
 def cmd_bench_course(args) -> int:

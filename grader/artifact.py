@@ -2,7 +2,9 @@
 
 ``runs/<student>/<aid>.json`` holds the assembled notebook with each cell's role (not its
 position), the executed outputs (capped), each code cell's status, the raw hidden-test records,
-the limits and sandbox that applied, the salt, and the notes of how the notebook was read. The
+the limits and sandbox that applied, the salt, the notes of how the notebook was read, digests
+of what the run depended on (the notebook's bytes, the student's files, the instructor notebook,
+the run's settings: an unchanged submission is not run again) and where the run's time went. The
 judge stage needs nothing else, so a tolerance, a points rule or a message can change and a whole
 class be judged again in seconds, without running a notebook.
 
@@ -22,7 +24,9 @@ from typing import Any
 
 from .model import CellRole, CellRun, CellStatus, Job
 
-VERSION = 1
+VERSION = 2
+"""Version 2 added the input digests and the timings; version 1 artifacts are still read."""
+READABLE_VERSIONS = (1, 2)
 KIND = "dltrain-grader-run"
 MAX_ARTIFACT_BYTES = 400_000_000
 
@@ -54,6 +58,16 @@ class RunArtifact:
     """Why nothing could run (the submission is then "not graded"); empty when it ran."""
     salt: str = ""
     notebook_sha256: str = ""
+    files_sha256: str = ""
+    """Digest of the student's files given to the notebook (:func:`grader.run.files_sha256`)."""
+    source_sha256: str = ""
+    """Digest of the assignment's instructor notebook when it ran."""
+    settings_sha256: str = ""
+    """Digest of the options that change what a run observes (see
+    :func:`grader.run.settings_sha256`)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent per step of the run (reading, assembling, waiting for the kernel, its start
+    and imports, copying the files, executing): for ``python -m grader bench``."""
     notes: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     sandboxed: bool = False
@@ -86,7 +100,10 @@ def encode_artifact(artifact: RunArtifact) -> dict:
                 "problem": job.problem, "submitted": job.submitted, "late": job.late,
                 "source": job.source},
         "reason": artifact.reason, "salt": artifact.salt,
-        "notebook_sha256": artifact.notebook_sha256, "notes": list(artifact.notes),
+        "notebook_sha256": artifact.notebook_sha256, "files_sha256": artifact.files_sha256,
+        "source_sha256": artifact.source_sha256, "settings_sha256": artifact.settings_sha256,
+        "timings": {str(k): round(float(v), 4) for k, v in artifact.timings.items()},
+        "notes": list(artifact.notes),
         "flags": list(artifact.flags), "sandboxed": artifact.sandboxed,
         "limits": list(artifact.limits), "problem": artifact.problem,
         "answered": dict(artifact.answered), "seconds": round(float(artifact.seconds), 3),
@@ -148,8 +165,9 @@ def decode_artifact(data: Any) -> RunArtifact:
     if d.str("kind") != KIND:
         raise BadArtifact(f"not a grader run artifact (kind {d.raw('kind')!r})")
     version = d.int("version")
-    if version != VERSION:
-        raise BadArtifact(f"artifact version {version}; this grader reads version {VERSION}")
+    if version not in READABLE_VERSIONS:
+        raise BadArtifact(f"artifact version {version}; this grader reads versions "
+                          f"{', '.join(map(str, READABLE_VERSIONS))}")
     j = _Fields(d.raw("job"), "job")
     late = j.raw("late")
     if late is not None and not isinstance(late, bool):
@@ -173,6 +191,11 @@ def decode_artifact(data: Any) -> RunArtifact:
         answered=dict(answered), seconds=d.number("seconds"),
         internal_error=d.str("internal_error"),
         cells=[_decode_cell(c, k) for k, c in enumerate(cells_data)])
+    if version >= 2:
+        artifact.files_sha256 = d.str("files_sha256")
+        artifact.source_sha256 = d.str("source_sha256")
+        artifact.settings_sha256 = d.str("settings_sha256")
+        artifact.timings = d.timings("timings")
     d.done()
     return artifact
 
@@ -281,6 +304,15 @@ class _Fields:
         if not math.isfinite(value) or value < 0:
             raise BadArtifact(f"{self.where}.{name} should be a finite number >= 0")
         return float(value)
+
+    def timings(self, name: str) -> dict[str, float]:
+        value = self.raw(name)
+        if not isinstance(value, dict) or len(value) > 64 or not all(
+                isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+                and math.isfinite(v) and v >= 0 for k, v in value.items()):
+            raise BadArtifact(f"{self.where}.{name} should map at most 64 names to finite "
+                              "numbers >= 0")
+        return {k: float(v) for k, v in value.items()}
 
     def strs(self, name: str) -> list[str]:
         value = self.raw(name)

@@ -1,14 +1,20 @@
 """Grade a whole folder or LMS zip in parallel, and re-run the later stages of a graded folder.
 
 ``grade_batch`` = discover, then run and judge every job in worker processes (each writes its
-run artifact and feedback page), then publish the batch's files. ``judge_folder`` re-judges the
-stored artifacts of a graded folder (no notebook runs) and publishes again; ``publish_folder``
-only renders the files again from the stored results.
+run artifact and feedback page) or, with ``cluster``, run on a dask cluster and judge here
+(:mod:`grader.cluster`), then publish the batch's files. Grading into a folder that already holds
+results runs again only the submissions whose inputs changed (the notebook's bytes, the student's
+files, the instructor notebook, the run's settings: the digests in each run artifact) and keeps
+the others' results; ``force`` grades everything again. ``judge_folder`` re-judges the stored
+artifacts of a graded folder (no notebook runs) and publishes again; ``publish_folder`` only
+renders the files again from the stored results.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 import multiprocessing
 import os
@@ -22,8 +28,9 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .artifact import BadArtifact, load_artifact
-from .course import Course
+from .artifact import BadArtifact, RunArtifact, load_artifact
+from .course import Course, UnknownAssignment
+from .execute import KERNELS
 from .grade import grade_one, publish_feedback
 from .judge import JudgeOptions, judge
 from .lms import ADAPTERS
@@ -37,7 +44,14 @@ from .publish import (
     write_report,
 )
 from .roster import Roster, RosterError, read_roster
-from .run import Options
+from .run import (
+    ENVIRONMENT_PREFIX,
+    Options,
+    assignment_salt,
+    read_inputs,
+    settings_sha256,
+    source_sha256,
+)
 from .sandbox import (
     MEMORY_CAP_WARNING,
     PROCESS_CAP_WARNING,
@@ -47,6 +61,7 @@ from .sandbox import (
     sandbox_works,
 )
 from .submissions import SubmissionsError, discover, unpack_zip
+from .trusted import REFERENCES
 
 log = logging.getLogger("grader.batch")
 
@@ -65,16 +80,22 @@ def default_jobs() -> int:
 def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
                 assignment: str | None = None, options: Options | None = None,
                 progress: bool = True, stream=None, course: Course | None = None,
-                lms: str = "auto", roster: Path | None = None) -> list[SubmissionResult]:
+                lms: str = "auto", roster: Path | None = None, force: bool = False,
+                cluster: str | None = None) -> list[SubmissionResult]:
     """Grade every submission under ``submissions`` (a folder or a zip) into ``out_dir``.
 
     Writes ``runs/`` (one artifact per submission), ``feedback/``, ``grades.csv``,
     ``gradebook.json`` and ``report.html``. Submitted files are only read. A submission that
     cannot be graded gets a row with its reason; a notebook that is not a submission is listed
     with its reason; only problems that stop the whole batch raise :class:`GradingCannotRun`.
+
+    When ``out_dir`` already holds a grading, a submission whose inputs did not change keeps its
+    result (see the module docstring) unless ``force``. With ``cluster`` (the address of a
+    ``dask.distributed`` scheduler), the run stage runs on the cluster's workers.
     """
     course = course or Course()
     options = options or Options()
+    salt_given = bool(options.salt)
     if not options.salt:
         options = dataclasses.replace(options, salt=secrets.token_hex(16))
     stream = stream or sys.stderr
@@ -83,14 +104,16 @@ def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
     if assignment and assignment not in known:
         raise GradingCannotRun(f"unknown assignment {assignment!r}; the course has "
                                f"{', '.join(known)}")
-    if options.sandbox == "on" and not sandbox_works():
+    # On a cluster the workers sandbox the kernels (each artifact says whether they did, and
+    # the report warns about every unsandboxed run); this machine need not have bubblewrap.
+    if options.sandbox == "on" and not cluster and not sandbox_works():
         raise GradingCannotRun(str(SandboxUnavailable("bubblewrap is not available here; "
                                                       "install it or use --sandbox off")))
-    sandboxed = options.sandbox != "off" and sandbox_works()
+    sandboxed = options.sandbox != "off" and (bool(cluster) or sandbox_works())
     if not sandboxed:
         print(SANDBOX_WARNING if options.sandbox == "auto" else
               "Note: grading unsandboxed (--sandbox off).", file=stream)
-    for warning in limit_warnings(options):
+    for warning in ([] if cluster else limit_warnings(options)):
         print(warning, file=stream)
     submissions = Path(submissions)
     out_dir = Path(out_dir)
@@ -118,22 +141,164 @@ def grade_batch(submissions: Path, out_dir: Path, *, jobs: int | None = None,
         out_dir.mkdir(parents=True, exist_ok=True)
         unrostered = apply_roster(found.jobs, class_list)
         started = time.monotonic()
-        results = _run_pool(found.jobs, options, out_dir, jobs, progress, stream, course=course)
-    for result in results:
+        kept, work = ([], list(found.jobs)) if force else \
+            unchanged_results(found.jobs, out_dir, options, course, salt_given)
+        if kept:
+            print(f"{len(kept)} submission(s) unchanged since they were graded: their results are "
+                  f"kept (--force grades them again); {len(work)} to grade.", file=stream)
+        if cluster:
+            from .cluster import run_on_cluster
+
+            results = run_on_cluster(work, options, out_dir, cluster, progress=progress,
+                                     stream=stream, course=course)
+        else:
+            results = _run_pool(work, options, out_dir, jobs, progress, stream, course=course)
+    for result in results + kept:
+        result.notes = [n for n in result.notes if n != NOT_ON_ROSTER]
         if result.key in unrostered:
-            result.notes.append("This student is not on the roster.")
+            result.notes.append(NOT_ON_ROSTER)
+    regraded = len(results)
+    results += kept
+    if cluster:
+        ran = [r for r in results if r.status not in (NOT_GRADED, MISSING)]
+        sandboxed = sandboxed and all(r.sandboxed for r in ran)
     scope = [assignment] if assignment else sorted({job.assignment for job in found.jobs})
     results += missing_rows(results, class_list, course, scope)
     meta = {"when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "jobs": jobs,
             "salt": options.salt, "sandbox": sandboxed, "lms": found.adapter,
             "seconds": round(time.monotonic() - started, 1), "submissions": str(submissions),
             "diagnose": options.diagnose, "explained": sorted(found.explained),
-            "notebooks_found": found.notebooks_found, "roster": ""}
+            "notebooks_found": found.notebooks_found, "roster": "",
+            "graded_now": regraded, "kept": len(kept), "cluster": cluster or "",
+            "judged_with": judged_with(course, scope, options)}
+    if not regraded and _as_published(results, meta, out_dir, roster):
+        print(f"Nothing changed since {out_dir} was graded: its files are left as they are.",
+              file=stream)
+        return results
     if roster is not None:
         shutil.copyfile(roster, out_dir / "roster.csv")
         meta["roster"] = "roster.csv"
     publish_batch(results, out_dir, meta, course)
     return results
+
+
+def _as_published(results: list[SubmissionResult], meta: dict, out_dir: Path,
+                  roster: Path | None) -> bool:
+    """Whether ``out_dir`` already shows exactly these results (and the same roster, the same
+    files found), so that publishing again would only change its timestamps."""
+    gradebook = Path(out_dir) / "gradebook.json"
+    if not (Path(out_dir) / "report.html").is_file() or not gradebook.is_file():
+        return False
+    try:
+        previous, before = read_gradebook(gradebook)
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+    if roster is not None:
+        stored = Path(out_dir) / "roster.csv"
+        if before.get("roster") != "roster.csv" or not stored.is_file() or \
+                stored.read_bytes() != Path(roster).read_bytes():
+            return False
+    elif before.get("roster"):
+        return False
+    if any(before.get(key) != meta[key] for key in ("explained", "notebooks_found", "lms",
+                                                    "diagnose", "judged_with")):
+        return False
+
+    def rows(items):
+        return sorted(json.dumps(r.to_dict(), sort_keys=True) for r in items)
+
+    return rows(previous) == rows(results)
+
+
+NOT_ON_ROSTER = "This student is not on the roster."
+
+
+def judged_with(course: Course, aids: list[str], options: Options) -> dict:
+    """What judging depended on besides the artifacts: each assignment's catalogue (the known
+    mistakes) and whether mistakes were named."""
+    catalogues = {}
+    for aid in aids:
+        path = Path(course.catalogue) / f"{aid}.py"
+        try:
+            catalogues[aid] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            catalogues[aid] = ""
+    return {"diagnose": options.diagnose, "catalogues": catalogues}
+
+
+def unchanged_results(work: list[Job], out_dir: Path, options: Options, course: Course,
+                      salt_given: bool) -> tuple[list[SubmissionResult], list[Job]]:
+    """Split ``work`` into the results kept from ``out_dir``'s grading and the jobs to grade.
+
+    A job keeps its result when its run artifact is there (strictly decoded), was made for the
+    same job, from the same notebook bytes, student's files, instructor notebook and run
+    settings (and, with an explicit ``--salt``, the same salt), and the grading machine did not
+    fail it. When the catalogue or the naming of mistakes changed since, the kept run is judged
+    again; otherwise its stored result and feedback page stand.
+    """
+    gradebook = Path(out_dir) / "gradebook.json"
+    if not gradebook.is_file():
+        return [], list(work)
+    try:
+        previous, meta = read_gradebook(gradebook)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        log.warning("%s cannot be read (%s): grading everything", gradebook, exc)
+        return [], list(work)
+    stored = {(r.student_id, r.assignment): r for r in previous if r.path}
+    kept, todo = [], []
+    for job in work:
+        old = stored.get(job.key)
+        artifact = _same_inputs(job, old, out_dir, options, course, salt_given)
+        if artifact is None:
+            todo.append(job)
+            continue
+        before = meta.get("judged_with", {})
+        now = judged_with(course, [job.assignment], options)
+        if before.get("diagnose") != now["diagnose"] or \
+                before.get("catalogues", {}).get(job.assignment) != \
+                now["catalogues"][job.assignment]:
+            with REFERENCES.active():
+                old = judge(artifact, course.assignment(job.assignment),
+                            JudgeOptions(diagnose=options.diagnose))
+            publish_feedback(old, artifact, out_dir)
+        elif not old.feedback or not (Path(out_dir) / old.feedback).is_file():
+            publish_feedback(old, artifact, out_dir)
+        kept.append(old)
+    return kept, todo
+
+
+def _same_inputs(job: Job, old: SubmissionResult | None, out_dir: Path, options: Options,
+                 course: Course, salt_given: bool) -> RunArtifact | None:
+    """The stored run of ``job`` when it ran on the same inputs, else None."""
+    if old is None or old.internal_error or old.reason.startswith(ENVIRONMENT_PREFIX):
+        return None
+    path = Path(out_dir) / run_path(job.student_id, job.assignment)
+    try:
+        artifact = load_artifact(path)
+        assignment = course.assignment(job.assignment)
+    except (BadArtifact, OSError, UnknownAssignment):
+        return None
+    before, now = artifact.job, job
+    if (before.student, before.student_id, before.assignment, before.problem, before.submitted,
+            before.late, before.source) != (now.student, now.student_id, now.assignment,
+                                            now.problem, now.submitted, now.late, now.source):
+        return None
+    if artifact.internal_error or not artifact.settings_sha256 or \
+            artifact.settings_sha256 != settings_sha256(options) or \
+            artifact.source_sha256 != source_sha256(assignment):
+        return None
+    if job.problem:
+        return artifact
+    inputs = read_inputs(job, options)
+    if inputs.reason:
+        return artifact if artifact.reason == inputs.reason else None
+    if artifact.notebook_sha256 != hashlib.sha256(inputs.notebook).hexdigest() or \
+            artifact.files_sha256 != inputs.files_sha256:
+        return None
+    if salt_given and artifact.salt and \
+            artifact.salt != assignment_salt(options.salt, job.assignment):
+        return None
+    return artifact
 
 
 def apply_roster(jobs: list[Job], roster: Roster | None) -> set[tuple[str, str]]:
@@ -243,7 +408,8 @@ def judge_folder(out_dir: Path, *, course: Course | None = None, diagnose: bool 
             assignment = course.assignment(artifact.job.assignment)
         except (BadArtifact, OSError, LookupError) as exc:
             raise GradingCannotRun(f"cannot judge {path}: {exc}") from None
-        result = judge(artifact, assignment, JudgeOptions(diagnose=diagnose))
+        with REFERENCES.active():
+            result = judge(artifact, assignment, JudgeOptions(diagnose=diagnose))
         publish_feedback(result, artifact, out_dir)
         results.append(result)
     publish_batch(results, out_dir, dict(meta, diagnose=diagnose), course)
@@ -286,14 +452,25 @@ def _run_pool(work: list[Job], options: Options, out_dir: Path, jobs: int, progr
     Workers run with a memory limit of their own. When one dies (its submission exhausted it,
     or worse), the pool is broken and every job still pending fails with it: those are graded
     again, each in a process of its own, so that only the job that kills its process is lost.
+    Jobs go out grouped by assignment, so that a worker's kernel started ahead (for one
+    assignment's salt and imports) fits its next job; the last ones start none ahead.
     """
     course = course or Course()
+    work = sorted(work, key=lambda job: job.assignment)
+    last = max(0, len(work) - max(1, jobs))
+    per_job = [options if k < last else dataclasses.replace(options, warm_kernels=0)
+               for k in range(len(work))]
     results: list[SubmissionResult] = []
+    if not work:
+        return results
     bar = _Progress(len(work), stream, enabled=progress)
     if jobs == 1:
-        for job in work:
-            results.append(_graded_or_reported(grade, job, options, out_dir, course))
-            bar.done(results[-1])
+        try:
+            for job, job_options in zip(work, per_job):
+                results.append(_graded_or_reported(grade, job, job_options, out_dir, course))
+                bar.done(results[-1])
+        finally:
+            KERNELS.close()
         bar.close()
         return results
     broken: list[Job] = []
@@ -301,7 +478,8 @@ def _run_pool(work: list[Job], options: Options, out_dir: Path, jobs: int, progr
     with ProcessPoolExecutor(max_workers=min(jobs, len(work)) or 1, mp_context=context,
                              initializer=limit_worker_memory,
                              initargs=(options.worker_memory_mb,)) as pool:
-        futures = {pool.submit(grade, job, options, out_dir, course): job for job in work}
+        futures = {pool.submit(grade, job, job_options, out_dir, course): job
+                   for job, job_options in zip(work, per_job)}
         for future in as_completed(futures):
             job = futures[future]
             try:
@@ -314,8 +492,9 @@ def _run_pool(work: list[Job], options: Options, out_dir: Path, jobs: int, progr
             results.append(result)
             bar.done(result)
     if broken:
+        alone = dataclasses.replace(options, warm_kernels=0)
         with ThreadPoolExecutor(max_workers=jobs) as threads:
-            for result in threads.map(lambda job: _alone(job, options, out_dir, grade, course),
+            for result in threads.map(lambda job: _alone(job, alone, out_dir, grade, course),
                                       broken):
                 results.append(result)
                 bar.done(result)

@@ -1,68 +1,132 @@
-"""``python -m grader bench``: grading throughput, measured in one run, printed as figures.
+"""``python -m grader bench``: where grading time goes, and grading throughput, measured in one run.
 
-On the same N submissions of one assignment (a mix of correct, blank and partly wrong ones):
+On the same N submissions of one assignment (the demo's three kinds in rotation: reference, blank,
+partly wrong), after an untimed warm-up:
 
-1. ``python -m grader grade --jobs J`` (the default: sandbox when available, experiments skipped);
-2. the same with ``--sandbox off`` — the sandbox's cost, as a ratio;
-3. the same with ``--run-experiments`` — the same cells as nbgrader runs;
-4. ``--jobs 1`` — how grading scales with workers;
-5. plain serial ``nbgrader autograde`` of the same submissions (nbgrader's own command);
-6. executing each assembled notebook alone with a bare kernel (no sandbox, no limits, no
-   judging, no feedback), to give the grader's per-notebook overhead beyond running the
-   notebook itself.
+1. executing each assembled notebook in a bare kernel (a plain ``ipykernel``, nothing started
+   ahead, no sandbox, no limits, no judging, no feedback): the floor;
+2. ``grade --jobs J`` (the default: sandbox when available, experiment cells skipped, kernels
+   started ahead), whose run artifacts give the split per submission (waiting for a kernel, its
+   start, its imports, the graded cells, the hidden-test records) and whose results are judged and
+   rendered again here to time those stages;
+3. the same with no kernel started ahead; with ``--sandbox off``; with ``--run-experiments`` (the
+   cells nbgrader runs); with ``--jobs 1``;
+4. plain serial ``nbgrader autograde`` (hidden tests judged in its kernels against
+   ``solutions/``, :mod:`grader.native`);
+5. a class of 30 graded, then graded again unchanged (the command line, as an instructor runs
+   it), then judged again after a tolerance of a hidden test changed;
+6. M synthetic submissions with ``--jobs J`` and through a local ``dask.distributed`` cluster of
+   J worker processes, and what that projects for 10,000 submissions on N workers.
 
-An untimed warm-up comes first, so that no configuration pays for a cold disk cache.
+Every figure has its wall time and its CPU time (user + system of the grader's processes and of
+every kernel, read from ``/proc`` for sandboxed kernels, which the grader does not reap): wall
+times grow with the machine's load, which is printed with them.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import SOLUTIONS_DIR
-from .batch import grade_batch
-from .execute import Limits, plain_launch, run_notebook
+from . import REPO_ROOT, SOLUTIONS_DIR
+from .artifact import load_artifact
+from .batch import grade_batch, judge_folder, publish_batch
+from .course import Course
+from .execute import KERNEL_ENV, KernelLaunch, Limits, run_notebook
 from .grade import Options
+from .judge import JudgeOptions, judge
+from .model import CellRole
 from .notebooks import read_notebook, write_notebook
+from .publish import feedback_html, read_gradebook
 from .release import ensure_tools_on_path
 from .samples import demo_submissions
 from .sandbox import sandbox_works
+from .trusted import REFERENCES
+
+PROJECTED = 10_000
+WORKERS = (2, 8, 32, 128)
 
 
-def _submissions(root: Path, aid: str, n: int) -> Path:
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@dataclass
+class Measured:
+    label: str
+    n: int
+    wall: float
+    cpu: float
+    load: str
+    own_cpu: float = 0.0
+    """CPU seconds of this process alone (the instructor's side of a cluster run)."""
+
+    @property
+    def per(self) -> float:
+        return self.wall / self.n
+
+    @property
+    def cpu_per(self) -> float:
+        return self.cpu / self.n
+
+
+def _measure(label: str, n: int, fn, out: Path | None = None) -> Measured:
+    """Run ``fn``; its wall time, and CPU time of this process, its children and the sandboxed
+    kernels that graded into ``out``."""
+    print(f"  {label} ...", end="", flush=True, file=sys.stderr)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    cpu, started = _cpu(), time.perf_counter()
+    fn()
+    wall = time.perf_counter() - started
+    cpu = _cpu() - cpu
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    own_cpu = after.ru_utime + after.ru_stime - own.ru_utime - own.ru_stime
+    if out is not None:
+        cpu += sum(a.timings.get("kernel_cpu", 0.0) for a in _artifacts(out) if a.sandboxed)
+    print(f" {wall:.1f} s (CPU {cpu:.1f} s, load {_load()})", file=sys.stderr)
+    return Measured(label, n, wall, cpu, _load(), own_cpu)
+
+
+def _artifacts(out: Path) -> list:
+    return [load_artifact(p) for p in sorted((out / "runs").rglob("*.json"))]
+
+
+def _submissions(root: Path, aid: str, n: int, start: int = 0) -> Path:
     """n students: the three demo kinds (reference, blank, partly wrong) in rotation."""
     with tempfile.TemporaryDirectory() as tmp:
-        kinds = demo_submissions(Path(tmp), [aid])
-        for k in range(n):
-            source = kinds[k % len(kinds)]
-            write_notebook(read_notebook(source), root / f"student{k:02d}" / aid / f"{aid}.ipynb")
+        kinds = [read_notebook(p) for p in demo_submissions(Path(tmp), [aid])]
+    for k in range(start, start + n):
+        write_notebook(kinds[k % len(kinds)], root / f"student{k:03d}" / aid / f"{aid}.ipynb")
     return root
 
 
-def _timed(label: str, fn) -> float:
-    print(f"  {label} ...", end="", flush=True, file=sys.stderr)
-    start = time.perf_counter()
-    fn()
-    seconds = time.perf_counter() - start
-    print(f" {seconds:.1f} s", file=sys.stderr)
-    return seconds
-
-
-def _ours(subs: Path, out: Path, jobs: int, **options) -> callable:
+def _grade(subs: Path, out: Path, jobs: int, cluster=None, **options):
     def run():
         with open(os.devnull, "w") as quiet:
             grade_batch(subs, out, jobs=jobs, progress=False, options=Options(**options),
-                        stream=quiet)
+                        stream=quiet, force=True, cluster=cluster)
     return run
 
 
-def _nbgrader(subs: Path, course: Path, aid: str, timeout: float) -> callable:
-    """Serial `nbgrader autograde` in a course directory holding the same submissions."""
+def _nbgrader(subs: Path, course: Path, aid: str, timeout: float):
+    """Serial `nbgrader autograde` in a course directory holding the same submissions; hidden
+    tests judged in the kernels against this repository's solutions/ (grader.native)."""
     shutil.copytree(SOLUTIONS_DIR / aid, course / "source" / aid)
     shutil.copytree(subs, course / "submitted")
     (course / "nbgrader_config.py").write_text(
@@ -73,7 +137,7 @@ def _nbgrader(subs: Path, course: Path, aid: str, timeout: float) -> callable:
         "c.Execute.timeout = %d\n" % int(timeout))
     ensure_tools_on_path()
     exe = Path(sys.executable).parent / "nbgrader"
-    env = dict(os.environ, DLTRAIN_STATIC_WIDGETS="1")
+    env = dict(os.environ, DLTRAIN_STATIC_WIDGETS="1", DLTRAIN_COURSE_ROOT=str(REPO_ROOT))
     subprocess.run([str(exe), "generate_assignment", aid, "--force"], cwd=course, env=env,
                    check=True, capture_output=True)
 
@@ -85,69 +149,271 @@ def _nbgrader(subs: Path, course: Path, aid: str, timeout: float) -> callable:
     return run
 
 
-def _execution_only(subs: Path, aid: str, n: int) -> float:
-    """Mean seconds to execute one submission's assembled notebook with a bare kernel."""
-    from . import RELEASE_DIR
-    from .assemble import assemble
-    from .reference import source_notebook
+def _nbgrader_agrees(course: Path, aid: str, out: Path) -> tuple[int, int]:
+    """How many submissions nbgrader scored as the grader did (a check of the comparison)."""
+    from nbgrader.api import Gradebook
 
-    source = source_notebook(aid)
-    release = read_notebook(RELEASE_DIR / aid / f"{aid}.ipynb")
-    paths = sorted(subs.rglob(f"{aid}.ipynb"))[:n]
-    start = time.perf_counter()
-    for path in paths:
-        assembled = assemble(read_notebook(path), source, release, aid)
+    results, _ = read_gradebook(out / "gradebook.json")
+    same = 0
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for result in results:
+            try:
+                score = gradebook.find_submission(aid, result.student).score
+            except Exception:  # noqa: BLE001 (not graded there)
+                continue
+            same += abs(score - result.total) < 1e-9
+    return same, len(results)
+
+
+def _bare(subs: Path, aid: str) -> None:
+    """Execute each submission's assembled notebook in a bare kernel, one after the other."""
+    from .assemble import assemble
+
+    course = Course()
+    assignment = course.assignment(aid)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    for path in sorted(subs.rglob(f"{aid}.ipynb")):
+        assembled = assemble(read_notebook(path), assignment.source, assignment.released, aid)
         with tempfile.TemporaryDirectory() as tmp:
-            launch = plain_launch(path.parent)
-            launch.runtime_dir = Path(tmp)
+            launch = KernelLaunch(argv=argv, env=dict(os.environ, **KERNEL_ENV),
+                                  runtime_dir=Path(tmp))
             run_notebook(assembled.nb, path.parent, launch, Limits(),
                          assembled.experiment_cells())
-    return (time.perf_counter() - start) / len(paths)
 
 
-def bench(aid: str = "00_inputs", n: int = 20, jobs: int = 2) -> int:
+def _split(out: Path, course: Course) -> list[tuple[str, float, str]]:
+    """Mean seconds per submission of each step, from the artifacts of a grading and by judging
+    and rendering them again here."""
+    artifacts = [a for a in _artifacts(out) if a.cells]
+    n = len(artifacts)
+    if not n:
+        return []
+
+    def mean(values) -> float:
+        values = list(values)
+        return sum(values) / n if values else 0.0
+
+    def cells(artifact, roles, setup=None) -> float:
+        return sum(c.run.seconds for c in artifact.cells if c.run is not None and c.role in roles
+                   and (setup is None or ("setup" in c.tags) == setup))
+
+    timing = lambda key: mean(a.timings.get(key, 0.0) for a in artifacts)  # noqa: E731
+    assignment = course.assignment(artifacts[0].job.assignment)
+    options = JudgeOptions()
+    plain = []
+    for artifact in artifacts:
+        started = time.perf_counter()
+        judge(artifact, assignment, options)
+        plain.append(time.perf_counter() - started)
+    REFERENCES.clear()
+    cached, results = [], []
+    with REFERENCES.active():
+        for artifact in artifacts:
+            started = time.perf_counter()
+            results.append(judge(artifact, assignment, options))
+            cached.append(time.perf_counter() - started)
+    rendering = []
+    for result, artifact in zip(results, artifacts):
+        started = time.perf_counter()
+        feedback_html(result, artifact)
+        rendering.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        publish_batch(results, Path(tmp), {"when": "", "jobs": 0}, course)
+    batch_files = time.perf_counter() - started
+    hidden = mean(cells(a, {CellRole.HIDDEN}) for a in artifacts)
+    return [
+        ("reading and assembling the notebook", timing("read") + timing("assemble"), ""),
+        ("waiting for a kernel (on the critical path)", timing("kernel_wait"),
+         "a kernel started ahead is ready, or nearly"),
+        ("  its start, sandbox and imports (overlapped)", timing("kernel_boot"),
+         f"{timing('kernel_boot_cpu'):.2f} CPU s, of which imports "
+         f"{timing('kernel_imports'):.2f} s wall"),
+        ("copying the student's files", timing("files"), ""),
+        ("setup cell (its imports were done at start)",
+         mean(cells(a, {CellRole.INSTRUCTOR}, True) for a in artifacts), ""),
+        ("graded cells (answers, visible tests, added)",
+         mean(cells(a, {CellRole.ANSWER, CellRole.TEST, CellRole.ADDED}) for a in artifacts),
+         ""),
+        ("hidden-test records (in the kernel)", hidden, ""),
+        ("other instructor cells", mean(cells(a, {CellRole.INSTRUCTOR}, False)
+                                        for a in artifacts), ""),
+        ("the kernel, start to shutdown (CPU)", timing("kernel_cpu"), "CPU s, not wall"),
+        ("judging, reference and variants each time", statistics.mean(plain), ""),
+        ("judging, first submission (fills the cache)", cached[0], ""),
+        ("judging, the others (cache)", statistics.mean(cached[1:] or cached), ""),
+        ("rendering the feedback page", statistics.mean(rendering), ""),
+        ("grades.csv, gradebook, report (per batch)", batch_files, f"once per batch, / {n}"),
+    ]
+
+
+def _tolerance_changed(aid: str, root: Path) -> tuple[Course, str]:
+    """A copy of the course where the first hidden-test tolerance of ``aid`` is 10x looser."""
+    course = Course()
+    for name, source in (("solutions", course.solutions), ("notebooks", course.release)):
+        shutil.copytree(Path(source) / aid, root / name / aid)
+    shutil.copytree(course.catalogue, root / "catalogue")
+    path = root / "solutions" / aid / f"{aid}.ipynb"
+    nb = read_notebook(path)
+    changed = ""
+    for cell in nb.cells:
+        match = re.search(r"rtol=([0-9.eE+-]+)", cell.source)
+        if cell.cell_type == "code" and "### BEGIN HIDDEN TESTS" in cell.source and match:
+            new = f"rtol={float(match.group(1)) * 10:g}"
+            cell.source = cell.source.replace(match.group(0), new, 1)
+            changed = f"{match.group(0)} -> {new}"
+            break
+    write_notebook(nb, path)
+    return Course(root / "solutions", root / "notebooks", root / "catalogue"), changed
+
+
+def _cli_regrade(subs: Path, out: Path, jobs: int) -> callable:
+    def run():
+        subprocess.run([sys.executable, "-m", "grader", "grade", str(subs), "--out", str(out),
+                        "--jobs", str(jobs), "--no-progress"], cwd=REPO_ROOT, check=True,
+                       capture_output=True)
+    return run
+
+
+def _through_cluster(subs: Path, out: Path, workers: int) -> tuple[Measured, float, float]:
+    """Grade through a local cluster of ``workers`` processes started beforehand: the grading's
+    measure (wall: grading alone; CPU: the workers' whole lives, start included), the cluster's
+    start in seconds, and its workers' CPU seconds."""
+    from distributed import LocalCluster
+
+    started, cpu = time.perf_counter(), _cpu()
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    start = time.perf_counter() - started
+    try:
+        measured = _measure("  ... through the running cluster", 0,
+                            _grade(subs, out, workers, cluster=cluster.scheduler_address,
+                                   salt="bench"), out)
+    finally:
+        cluster.close()
+    measured.cpu = _cpu() - cpu + sum(a.timings.get("kernel_cpu", 0.0) for a in _artifacts(out)
+                                      if a.sandboxed)
+    return measured, start, 0.0
+
+
+def bench(aid: str = "00_inputs", n: int = 20, jobs: int = 2, cluster_n: int = 200) -> int:
     sandboxed = sandbox_works()
-    print(f"Grading benchmark: {n} submissions of {aid}, {jobs} workers, "
-          f"{os.cpu_count()} CPUs, sandbox {'available' if sandboxed else 'NOT available'}",
-          file=sys.stderr)
+    print(f"Grading benchmark: {n} submissions of {aid}, {jobs} workers, {os.cpu_count()} CPUs, "
+          f"load average {_load()} at the start, sandbox "
+          f"{'available' if sandboxed else 'NOT available'}", file=sys.stderr)
+    course = Course()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         tmp = Path(tmp)
         subs = _submissions(tmp / "subs", aid, n)
-        figures = {}
         # untimed warm-up: fills the disk cache and the grader's imports for every run below
-        warm = _submissions(tmp / "warm", aid, 2)
-        _ours(warm, tmp / "o0", 1)()
-        figures["bare"] = _execution_only(subs, aid, n)
-        figures["ours"] = _timed(f"grader, --jobs {jobs}", _ours(subs, tmp / "o1", jobs))
-        figures["ours_off"] = _timed(f"grader, --jobs {jobs} --sandbox off",
-                                     _ours(subs, tmp / "o2", jobs, sandbox="off"))
-        figures["ours_all"] = _timed(f"grader, --jobs {jobs} --run-experiments",
-                                     _ours(subs, tmp / "o3", jobs, run_experiments=True))
-        figures["ours_serial"] = _timed("grader, --jobs 1", _ours(subs, tmp / "o4", 1))
-        figures["nbgrader"] = _timed("nbgrader autograde (serial)",
-                                     _nbgrader(subs, tmp / "course", aid, Limits().cell_timeout))
-    per = {k: v / n for k, v in figures.items() if k != "bare"}
-    rows = [
-        ("nbgrader autograde, serial (all cells)", figures["nbgrader"], per["nbgrader"], 1.0),
-        (f"grader --jobs {jobs} --run-experiments (same cells)", figures["ours_all"],
-         per["ours_all"], figures["nbgrader"] / figures["ours_all"]),
-        (f"grader --jobs {jobs} (default)", figures["ours"], per["ours"],
-         figures["nbgrader"] / figures["ours"]),
-        (f"grader --jobs {jobs} --sandbox off", figures["ours_off"], per["ours_off"],
-         figures["nbgrader"] / figures["ours_off"]),
-        ("grader --jobs 1", figures["ours_serial"], per["ours_serial"],
-         figures["nbgrader"] / figures["ours_serial"]),
-    ]
-    print(f"\n{'configuration':<52}{'total s':>9}{'s/notebook':>12}{'speed-up':>10}")
-    for label, total, each, ratio in rows:
-        print(f"{label:<52}{total:>9.1f}{each:>12.2f}{ratio:>9.2f}x")
-    print(f"\nsandbox on / off, same run:          {figures['ours'] / figures['ours_off']:.2f}x "
-          f"the time{'' if sandboxed else ' (no sandbox here: both ran unsandboxed)'}")
-    print(f"scaling, --jobs 1 / --jobs {jobs}:          "
-          f"{figures['ours_serial'] / figures['ours']:.2f}x faster with {jobs} workers")
-    overhead = per["ours_serial"] - figures["bare"]
-    print(f"per notebook, serial: executing the assembled notebook in a bare kernel "
-          f"{figures['bare']:.2f} s; grading it {per['ours_serial']:.2f} s; overhead "
-          f"{overhead:+.2f} s ({100 * overhead / figures['bare']:+.0f}%: sandbox, limits, "
-          "assembly, judging, feedback)")
+        _grade(_submissions(tmp / "warm", aid, 2), tmp / "o0", 1)()
+        m = {}
+        m["bare"] = _measure("bare kernels, serial", n, lambda: _bare(subs, aid))
+        m["ours"] = _measure(f"grader --jobs {jobs}", n, _grade(subs, tmp / "o1", jobs),
+                             tmp / "o1")
+        m["cold"] = _measure(f"grader --jobs {jobs}, no kernel started ahead", n,
+                             _grade(subs, tmp / "o2", jobs, warm_kernels=0), tmp / "o2")
+        m["off"] = _measure(f"grader --jobs {jobs} --sandbox off", n,
+                            _grade(subs, tmp / "o3", jobs, sandbox="off"))
+        m["all"] = _measure(f"grader --jobs {jobs} --run-experiments", n,
+                            _grade(subs, tmp / "o4", jobs, run_experiments=True), tmp / "o4")
+        m["serial"] = _measure("grader --jobs 1", n, _grade(subs, tmp / "o5", 1), tmp / "o5")
+        m["serial_cold"] = _measure("grader --jobs 1, no kernel started ahead", n,
+                                    _grade(subs, tmp / "o6", 1, warm_kernels=0), tmp / "o6")
+        m["nbgrader"] = _measure("nbgrader autograde (serial)", n,
+                                 _nbgrader(subs, tmp / "course", aid, Limits().cell_timeout))
+        agree = _nbgrader_agrees(tmp / "course", aid, tmp / "o4")
+        split = _split(tmp / "o1", course)
+
+        class30 = _submissions(tmp / "class30", aid, 30)
+        m["class30"] = _measure(f"a class of 30, --jobs {jobs}", 30,
+                                _grade(class30, tmp / "c30", jobs), tmp / "c30")
+        m["regrade"] = _measure("the same class graded again, unchanged (command line)", 30,
+                                _cli_regrade(class30, tmp / "c30", jobs))
+        _, meta = read_gradebook(tmp / "c30" / "gradebook.json")
+        changed_course, change = _tolerance_changed(aid, tmp / "changed")
+        m["rejudge"] = _measure(f"judging the 30 again after {change}", 30,
+                                lambda: judge_folder(tmp / "c30", course=changed_course))
+
+        same, cluster_start = None, 0.0
+        if cluster_n:
+            many = _submissions(tmp / "many", aid, cluster_n)
+            m["many"] = _measure(f"{cluster_n} submissions, --jobs {jobs}", cluster_n,
+                                 _grade(many, tmp / "m1", jobs, salt="bench"), tmp / "m1")
+            print(f"  {cluster_n} submissions through a dask LocalCluster of {jobs} workers:",
+                  file=sys.stderr)
+            m["dask"], cluster_start, _ = _through_cluster(many, tmp / "m2", jobs)
+            m["dask"].n = cluster_n
+            same = (tmp / "m1" / "grades.csv").read_bytes() == \
+                (tmp / "m2" / "grades.csv").read_bytes()
+    _report(m, split, n, jobs, agree, meta, cluster_n, same, cluster_start)
     return 0
+
+
+def _report(m: dict, split, n: int, jobs: int, agree, regrade_meta, cluster_n, same,
+            cluster_start) -> None:
+    ratio = lambda a, b: m[a].wall / m[b].wall  # noqa: E731
+    cpu_ratio = lambda a, b: m[a].cpu / m[b].cpu  # noqa: E731
+    print(f"\nPer submission (means over the {n} submissions of `grader --jobs {jobs}`; wall s "
+          "unless said):")
+    for label, seconds, note in split:
+        print(f"  {label:<50}{seconds:8.3f}  {note}")
+
+    print(f"\n{'configuration':<54}{'wall s':>8}{'s/nb':>7}{'CPU s':>8}{'CPU/nb':>8}"
+          f"{'speed-up':>10}{'load':>16}")
+    rows = [("nbgrader", "nbgrader autograde, serial (all cells)"),
+            ("all", f"grader --jobs {jobs} --run-experiments (same cells)"),
+            ("ours", f"grader --jobs {jobs} (default)"),
+            ("cold", f"grader --jobs {jobs}, no kernel started ahead"),
+            ("off", f"grader --jobs {jobs} --sandbox off"),
+            ("serial", "grader --jobs 1"),
+            ("serial_cold", "grader --jobs 1, no kernel started ahead"),
+            ("bare", "bare kernels, serial (execution only)")]
+    for key, label in rows:
+        r = m[key]
+        print(f"{label:<54}{r.wall:8.1f}{r.per:7.2f}{r.cpu:8.1f}{r.cpu_per:8.2f}"
+              f"{ratio('nbgrader', key):9.2f}x{r.load:>16}")
+    print(f"(nbgrader gave the grader's total to {agree[0]} of {agree[1]} submissions)")
+
+    print("\nGoals (ratios measured in this run):")
+    for key, goal, what in (("ours", 8.0, "default"), ("all", 4.0, "the same cells")):
+        wall, cpu = ratio("nbgrader", key), cpu_ratio("nbgrader", key)
+        print(f"  --jobs {jobs} vs serial nbgrader autograde ({what}): {wall:.1f}x wall, "
+              f"{cpu:.1f}x CPU (goal {goal:g}x): {'met' if wall >= goal else 'NOT met'}")
+    print(f"  against bare serial execution of the same notebooks: --jobs {jobs} is "
+          f"{ratio('bare', 'ours'):.1f}x faster; --jobs 1 {ratio('bare', 'serial'):.2f}x "
+          f"(CPU per notebook: grader {m['ours'].cpu_per:.2f} s, bare {m['bare'].cpu_per:.2f} s)")
+    print(f"  kernels started ahead save {m['cold'].wall - m['ours'].wall:+.1f} s of "
+          f"{m['cold'].wall:.1f} s with --jobs {jobs} and "
+          f"{m['serial_cold'].wall - m['serial'].wall:+.1f} s of {m['serial_cold'].wall:.1f} s "
+          "with --jobs 1 (wall; CPU "
+          f"{m['cold'].cpu - m['ours'].cpu:+.1f} s and "
+          f"{m['serial_cold'].cpu - m['serial'].cpu:+.1f} s)")
+    print(f"  sandbox on / off: {ratio('ours', 'off'):.2f}x the time; scaling --jobs 1 / "
+          f"--jobs {jobs}: {ratio('serial', 'ours'):.2f}x")
+    regrade = m["regrade"]
+    print(f"  a class of 30 graded again, unchanged: {regrade.wall:.1f} s wall, {regrade.cpu:.1f}"
+          f" s CPU, {regrade_meta.get('graded_now', '?')} run again (goal < 5 s): "
+          f"{'met' if regrade.wall < 5 else 'NOT met'} (first grading "
+          f"{m['class30'].wall:.1f} s)")
+    print(f"  re-judging the 30 after a tolerance change: {m['rejudge'].wall:.1f} s wall, "
+          f"{m['rejudge'].cpu:.1f} s CPU")
+    if cluster_n:
+        dask, local = m["dask"], m["many"]
+        print(f"  {cluster_n} submissions: through a dask LocalCluster of {jobs} workers "
+              f"{dask.wall:.1f} s, --jobs {jobs} {local.wall:.1f} s: "
+              f"{100 * (dask.wall / local.wall - 1):+.1f}% (goal within 10%): "
+              f"{'met' if dask.wall <= 1.1 * local.wall else 'NOT met'}; CPU {dask.cpu:.0f} s "
+              f"(the cluster's start included) vs {local.cpu:.0f} s; the cluster started in "
+              f"{cluster_start:.1f} s; grades.csv "
+              f"{'byte-identical' if same else 'DIFFERS'} (same salt)")
+        worker_s = dask.wall * jobs / cluster_n
+        client_s = dask.own_cpu / cluster_n
+        print(f"\nProjected wall time for {PROJECTED:,} submissions like these on N workers of "
+              f"one core each, from this run: {worker_s:.2f} worker-seconds per submission; the "
+              f"instructor's process spent {client_s:.3f} CPU s per submission (reading, "
+              f"scheduling, judging, feedback), a floor of {PROJECTED * client_s / 60:.0f} min "
+              "at any N:")
+        for workers in WORKERS:
+            minutes = max(PROJECTED * worker_s / workers, PROJECTED * client_s) / 60
+            print(f"  N = {workers:>4}: {minutes:7.1f} min")

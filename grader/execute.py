@@ -10,15 +10,21 @@ What this module guarantees to the rest of the grader:
 * outputs are capped per cell (text and images), so a flood of output cannot exhaust memory;
 * hidden-test records (:data:`dltrain.grading.MIME_TYPE` display outputs) are collected per cell
   as soon as they arrive, apart from the outputs, so ``clear_output`` cannot erase them and they
-  never reach a feedback file.
+  never reach a feedback file;
+* a kernel runs one notebook and is shut down: kernels started ahead of need
+  (:class:`KernelPool`) are fresh, and none is ever given a second notebook.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import concurrent.futures
 import json
+import multiprocessing.util
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,12 +100,26 @@ class KernelLaunch:
     """Which resource limits are in force (for the report)."""
 
 
+# ipykernel_launcher, without the debugger: ipykernel imports debugpy at start (about a quarter
+# of its start-up time, 140 modules) for a debugger that grading never uses.
+KERNEL_LAUNCHER = (
+    "import sys\n"
+    "if sys.path and sys.path[0] == '': del sys.path[0]  # not the working folder's modules\n"
+    "sys.modules['debugpy'] = None  # no debugger while grading: import debugpy fails\n"
+    "from ipykernel import kernelapp\n"
+    "kernelapp.launch_new_instance()\n")
+
+
+def kernel_argv() -> list[str]:
+    """The command that starts a grading kernel of this Python (``{connection_file}`` inside)."""
+    return [sys.executable, "-c", KERNEL_LAUNCHER, "-f", "{connection_file}"]
+
+
 def plain_launch(workdir: Path, env: dict[str, str] | None = None) -> KernelLaunch:
     """An unsandboxed ipykernel of this Python, in ``workdir``."""
     kernel_env = dict(os.environ if env is None else env)
     kernel_env.update(KERNEL_ENV)
-    return KernelLaunch(argv=[sys.executable, "-m", "ipykernel_launcher", "-f",
-                              "{connection_file}"], env=kernel_env)
+    return KernelLaunch(argv=kernel_argv(), env=kernel_env)
 
 
 # Every kernel the grader starts: static widgets (nobody renders them), no user site-packages,
@@ -214,11 +234,40 @@ def capped_unpacker(max_bytes: int, unpack: Callable[[bytes], object]) -> Callab
     return unpack_capped
 
 
+@dataclass
+class Kernel:
+    """One fresh kernel for one notebook run: started (perhaps ahead of need), used once, shut down.
+
+    ``cleanup`` removes what was made for it (its folders, its control group) once it is down.
+    """
+
+    launch: KernelLaunch
+    workdir: Path
+    limits: Limits
+    warmup: str = ""
+    """Code run silently once the kernel is ready (imports the graded cells need)."""
+    cleanup: Callable[[], None] | None = None
+    problem: str = ""
+    """Why the kernel is not usable (it did not start); empty when it is."""
+    boot_seconds: float = 0.0
+    """From launch to ready, warm-up included."""
+    warmup_seconds: float = 0.0
+    boot_cpu: float = 0.0
+    """CPU seconds of the kernel's processes when it was ready (start and warm-up)."""
+    cpu: float = 0.0
+    """CPU seconds of the kernel's processes when it was shut down (everything it did)."""
+    km: AsyncKernelManager | None = None
+    kc: object = None
+    context: zmq.asyncio.Context | None = None
+    log: object = None
+    used: bool = False
+
+
 def run_notebook(nb: NotebookNode, workdir: Path, launch: KernelLaunch,
                  limits: Limits | None = None, skip: frozenset[int] = frozenset(),
                  private: frozenset[int] = frozenset()
                  ) -> tuple[NotebookNode, dict[int, CellRun], str]:
-    """Execute ``nb`` (modified in place: outputs) and report every code cell.
+    """Execute ``nb`` (modified in place: outputs) in a kernel started now, and report every cell.
 
     Cells whose index is in ``skip`` are not executed (status ``skipped``). Cells in ``private``
     (the hidden tests) run without entering the kernel's history, so ``In``, ``_ih`` and
@@ -233,61 +282,260 @@ def run_notebook(nb: NotebookNode, workdir: Path, launch: KernelLaunch,
     problem : str
         Empty when the kernel lived to the end; otherwise what stopped it.
     """
-    return asyncio.run(_run(nb, Path(workdir), launch, limits or Limits(), skip, private))
+    kernel = Kernel(launch, Path(workdir), limits or Limits())
+
+    async def boot_run_shutdown():
+        await _boot(kernel)
+        try:
+            return await _run_on(kernel, nb, skip, private)
+        finally:
+            await _shutdown(kernel)
+
+    return asyncio.run(boot_run_shutdown())
 
 
-async def _run(nb, workdir, launch, limits, skip, private):
-    runs = {i: CellRun() for i, c in enumerate(nb.cells) if c.cell_type == "code"}
-    for i in skip:
-        if i in runs:
-            runs[i].status = STATUS_SKIPPED
+async def _boot(kernel: Kernel) -> None:
+    """Start the kernel, wait until it answers, run its warm-up; failures go to ``problem``."""
+    launch, limits = kernel.launch, kernel.limits
+    started = time.monotonic()
     spec = KernelSpec(argv=launch.argv, display_name="grader", language="python",
                       env={}, interrupt_mode=launch.interrupt_mode)
-    context = capped_context(10 * limits.message_bytes)
+    kernel.context = capped_context(10 * limits.message_bytes)
     km = AsyncKernelManager(kernel_spec_manager=_OneSpec(spec=spec), kernel_name="grader",
-                            transport=launch.transport, context=context)
+                            transport=launch.transport, context=kernel.context)
     if launch.runtime_dir is not None:
         km.connection_file = str(launch.runtime_dir / "kernel.json")
         if launch.transport == "ipc":
             km.ip = str(launch.runtime_dir / "kernel-ipc")
-    client = _LimitedClient(nb, km, limits, runs, timeout=int(limits.cell_timeout) or None,
+    kernel.log = open(launch.runtime_dir / "kernel.log", "wb") if launch.runtime_dir \
+        else DEVNULL
+    try:
+        await km.start_kernel(env=launch.env, cwd=str(kernel.workdir), stdout=kernel.log,
+                              stderr=kernel.log)
+    except Exception as exc:
+        kernel.problem = f"the kernel did not start: {exc}"
+        return
+    kernel.km = km
+    kc = km.client(context=kernel.context)
+    kc.session.unpack = capped_unpacker(limits.message_bytes, kc.session.unpack)
+    # No heartbeat: its thread would read whatever the kernel sends it, uncapped; the
+    # manager knows whether the kernel's process is alive.
+    kc.start_channels(hb=False)
+    kernel.kc = kc
+    try:
+        await kc.wait_for_ready(timeout=limits.startup_timeout)
+    except RuntimeError as exc:
+        kernel.problem = f"the kernel did not start: {exc}"
+        return
+    if kernel.warmup:
+        warm = time.monotonic()
+        # silent: no history, no execution count; the warm-up's names stay in its own dict
+        code = f"exec(compile({kernel.warmup!r}, '<grader warm-up>', 'exec'), {{}})"
+        msg_id = kc.execute(code, silent=True, store_history=False)
+        if not await _reply_to(kc, msg_id, limits.startup_timeout):
+            kernel.problem = "the kernel did not start: it did not finish its imports within " \
+                             f"{limits.startup_timeout:g} s"
+        kernel.warmup_seconds = time.monotonic() - warm
+    kernel.boot_seconds = time.monotonic() - started
+    kernel.boot_cpu = _kernel_cpu(km)
+
+
+async def _reply_to(kc, msg_id: str, timeout: float) -> bool:
+    """Wait for the shell reply to ``msg_id``; False on timeout or a dead kernel."""
+    deadline = time.monotonic() + timeout
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            reply = await kc.get_shell_msg(timeout=left)
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+    except Exception:  # Empty on timeout, or a dead kernel
+        return False
+    return False
+
+
+async def _shutdown(kernel: Kernel) -> None:
+    if kernel.km is not None:
+        kernel.cpu = _kernel_cpu(kernel.km)
+    try:
+        if kernel.kc is not None:
+            kernel.kc.stop_channels()
+        if kernel.km is not None:
+            await kernel.km.shutdown_kernel(now=True)
+    except Exception:  # a killed sandbox may already be gone
+        pass
+    if kernel.context is not None:
+        kernel.context.destroy(linger=0)
+    if kernel.log not in (None, DEVNULL):
+        kernel.log.close()
+
+
+async def _run_on(kernel: Kernel, nb, skip, private):
+    """Run ``nb`` on a booted kernel (see :func:`run_notebook`)."""
+    limits = kernel.limits
+    kernel.used = True
+    runs = {i: CellRun() for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+    for i in skip:
+        if i in runs:
+            runs[i].status = STATUS_SKIPPED
+    if kernel.problem:
+        return nb, runs, kernel.problem
+    client = _LimitedClient(nb, kernel.km, limits, runs, timeout=int(limits.cell_timeout) or None,
                             allow_errors=True, interrupt_on_timeout=False,
                             startup_timeout=int(limits.startup_timeout), record_timing=False,
-                            kernel_name="grader", resources={"metadata": {"path": str(workdir)}},
+                            kernel_name="grader",
+                            resources={"metadata": {"path": str(kernel.workdir)}},
                             iopub_timeout=4, raise_on_iopub_timeout=False,
                             shutdown_kernel="immediate")
+    client.kc = kernel.kc
     deadline = time.monotonic() + limits.notebook_timeout
-    problem = ""
-    log = open(launch.runtime_dir / "kernel.log", "wb") if launch.runtime_dir else DEVNULL
-    try:
-        await km.start_kernel(env=launch.env, cwd=str(workdir), stdout=log, stderr=log)
-    except Exception as exc:
-        if log is not DEVNULL:
-            log.close()
-        context.destroy(linger=0)
-        return nb, runs, f"the kernel did not start: {exc}"
-    try:
-        client.kc = km.client(context=context)
-        client.kc.session.unpack = capped_unpacker(limits.message_bytes, client.kc.session.unpack)
-        # No heartbeat: its thread would read whatever the kernel sends it, uncapped; the
-        # manager knows whether the kernel's process is alive.
-        client.kc.start_channels(hb=False)
-        try:
-            await client.kc.wait_for_ready(timeout=limits.startup_timeout)
-        except RuntimeError as exc:
-            return nb, runs, f"the kernel did not start: {exc}"
-        problem = await _run_cells(client, km, nb, runs, limits, deadline, private)
-    finally:
-        try:
-            if client.kc is not None:
-                client.kc.stop_channels()
-            await km.shutdown_kernel(now=True)
-        except Exception:  # a killed sandbox may already be gone
-            pass
-        context.destroy(linger=0)
-        if log is not DEVNULL:
-            log.close()
+    problem = await _run_cells(client, kernel.km, nb, runs, limits, deadline, private)
     return nb, runs, problem
+
+
+def _kernel_cpu(km) -> float:
+    """CPU seconds used so far by the kernel's process and its descendants (Linux; else 0).
+
+    Read from ``/proc`` just before the kernel is killed: a sandboxed kernel's processes are not
+    reaped by the grader, so the grader's own resource usage never includes them.
+    """
+    pid = getattr(getattr(km, "provisioner", None), "pid", None)
+    if not pid:
+        return 0.0
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (AttributeError, ValueError, OSError):
+        return 0.0
+    total, todo, seen = 0, [int(pid)], set()
+    while todo and len(seen) < 10_000:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += sum(int(f) for f in fields[11:15])   # utime stime cutime cstime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / ticks
+
+
+class KernelPool:
+    """Fresh kernels started ahead of need, in this process: each is used once, for one notebook.
+
+    A kernel is started (and warmed up: the imports its notebook needs) while the previous
+    notebook runs, so the next submission finds it ready. It is never reused: a kernel that ran one
+    student's code is shut down and never given to another. Kernels live on an event loop of their
+    own (a thread), since a kernel's sockets belong to the loop that opened them.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ahead: list[tuple[object, Kernel, concurrent.futures.Future]] = []
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="grader-kernels",
+                                 daemon=True).start()
+                self._loop = loop
+                atexit.register(self.close)
+                multiprocessing.util.Finalize(self, self.close, exitpriority=50)
+            return self._loop
+
+    def _call(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+
+    def start_ahead(self, key, kernel: Kernel) -> None:
+        """Start ``kernel`` now, for a later :meth:`take` with the same ``key``."""
+        with self._lock:
+            stale = [entry for entry in self._ahead if entry[0] != key]
+            self._ahead = [entry for entry in self._ahead if entry[0] == key]
+        for _, old, booting in stale:   # made for another assignment or other limits
+            self._discard(old, booting)
+        booting = self._call(_boot(kernel))
+        with self._lock:
+            self._ahead.append((key, kernel, booting))
+
+    def waiting(self, key) -> int:
+        """How many kernels started ahead for ``key`` are waiting to be taken."""
+        with self._lock:
+            return sum(1 for entry in self._ahead if entry[0] == key)
+
+    def take(self, key, make: Callable[[], Kernel]) -> tuple[Kernel, float]:
+        """A booted kernel for ``key`` (started ahead, or now with ``make``) and the seconds
+        this call waited for it."""
+        started = time.monotonic()
+        with self._lock:
+            found = next((entry for entry in self._ahead if entry[0] == key), None)
+            if found is not None:
+                self._ahead.remove(found)
+        if found is not None:
+            _, kernel, booting = found
+        else:
+            kernel = make()
+            booting = self._call(_boot(kernel))
+        try:
+            booting.result(timeout=kernel.limits.startup_timeout * 2 + 30)
+        except Exception as exc:  # noqa: BLE001 (the boot's own failures are in kernel.problem)
+            kernel.problem = kernel.problem or f"the kernel did not start: {exc!r}"
+        return kernel, time.monotonic() - started
+
+    def run(self, kernel: Kernel, nb: NotebookNode, skip: frozenset[int] = frozenset(),
+            private: frozenset[int] = frozenset()):
+        """Run ``nb`` on ``kernel`` (from :meth:`take`), then shut it down and clean up."""
+        if kernel.used:
+            raise RuntimeError("a kernel runs one notebook only")
+        try:
+            return self._call(self._run_and_shutdown(kernel, nb, skip, private)).result()
+        finally:
+            if kernel.cleanup:
+                kernel.cleanup()
+
+    @staticmethod
+    async def _run_and_shutdown(kernel, nb, skip, private):
+        try:
+            return await _run_on(kernel, nb, skip, private)
+        finally:
+            await _shutdown(kernel)
+
+    def discard(self, kernel: Kernel) -> None:
+        """Shut down a kernel from :meth:`take` without running anything on it."""
+        self._discard(kernel, None)
+
+    def _discard(self, kernel: Kernel, booting: concurrent.futures.Future | None) -> None:
+        kernel.used = True
+
+        async def stop():
+            if booting is not None:
+                try:
+                    await asyncio.wrap_future(booting)
+                except Exception:  # noqa: BLE001
+                    pass
+            await _shutdown(kernel)
+
+        try:
+            self._call(stop()).result(timeout=60)
+        except Exception:  # noqa: BLE001 (best effort: the process's exit ends it anyway)
+            pass
+        if kernel.cleanup:
+            kernel.cleanup()
+
+    def close(self) -> None:
+        """Shut down every kernel started ahead and not taken (at the latest when the process
+        ends)."""
+        with self._lock:
+            ahead, self._ahead = self._ahead, []
+        for _, kernel, booting in ahead:
+            self._discard(kernel, booting)
+
+
+KERNELS = KernelPool()
+"""This process's kernels started ahead (see :class:`KernelPool`)."""
 
 
 async def _run_cells(client, km, nb, runs, limits, deadline, private) -> str:

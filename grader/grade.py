@@ -3,7 +3,8 @@
 :func:`grade_one` is what a worker process does for one job; :mod:`grader.batch` runs it over a
 whole class in parallel and publishes the batch's files. Each stage has its own module:
 :mod:`grader.run` (untrusted: assemble and execute), :mod:`grader.judge` (pure: records to
-points, by the rules of :mod:`grader.rules`), :mod:`grader.publish` (files).
+points, by the rules of :mod:`grader.rules`), :mod:`grader.publish` (files). :func:`finish` is
+the judging half alone, for a run made elsewhere (:mod:`grader.cluster`).
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from .artifact import RunArtifact, dump_artifact, load_artifact
-from .course import Course, UnknownAssignment
+from .course import Assignment, Course, UnknownAssignment
 from .judge import JudgeOptions, judge
 from .model import NOT_GRADED, Job, SubmissionResult
 from .publish import run_path, write_feedback
-from .run import Options, run_job, submission_salt
+from .run import Inputs, Options, assignment_salt, run_job
+from .trusted import REFERENCES
 
-__all__ = ["Job", "Options", "grade_one", "submission_salt"]
+__all__ = ["Job", "Options", "assignment_salt", "finish", "grade_one"]
 
 
 def grade_one(job: Job, options: Options, out_dir: Path | None = None,
-              course: Course | None = None) -> SubmissionResult:
+              course: Course | None = None, inputs: Inputs | None = None) -> SubmissionResult:
     """Grade one submission. Never raises: every problem becomes the result's reason.
 
     With ``out_dir``, the run artifact goes to ``out_dir/runs/`` and the feedback page to
@@ -33,7 +35,18 @@ def grade_one(job: Job, options: Options, out_dir: Path | None = None,
         assignment = course.assignment(job.assignment)
     except UnknownAssignment as exc:
         return SubmissionResult.for_job(job, status=NOT_GRADED, reason=str(exc))
-    artifact = run_job(job, assignment, options)
+    artifact = run_job(job, assignment, options, inputs)
+    return finish(artifact, assignment, options, out_dir)
+
+
+def finish(artifact: RunArtifact, assignment: Assignment, options: Options,
+           out_dir: Path | None) -> SubmissionResult:
+    """Store a run's artifact, judge it as stored, and write its feedback page.
+
+    The reference's and the catalogue's outputs on the hidden cases are kept for the next
+    submission of the same assignment and salt (:data:`grader.trusted.REFERENCES`).
+    """
+    job = artifact.job
     if out_dir is not None:
         path = Path(out_dir) / run_path(job.student_id, job.assignment)
         try:
@@ -42,7 +55,8 @@ def grade_one(job: Job, options: Options, out_dir: Path | None = None,
         except (OSError, ValueError) as exc:   # BadArtifact is a ValueError
             return SubmissionResult.for_job(job, status=NOT_GRADED,
                                             reason=f"the run could not be stored ({exc})")
-    result = judge(artifact, assignment, JudgeOptions(diagnose=options.diagnose))
+    with REFERENCES.active():
+        result = judge(artifact, assignment, JudgeOptions(diagnose=options.diagnose))
     if out_dir is not None:
         publish_feedback(result, artifact, out_dir)
     return result

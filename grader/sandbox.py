@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cgroups import counts_tmpfs, kernel_group
-from .execute import KERNEL_ENV, KernelLaunch, plain_launch
+from .execute import KERNEL_ENV, KernelLaunch, kernel_argv, plain_launch
 
 SANDBOX_WARNING = ("WARNING: bubblewrap (bwrap) is not available, so submissions run UNSANDBOXED: "
                    "a submission could read the solutions and the grader, use the network, or "
@@ -212,6 +212,5 @@ def _bwrap_launch(workdir: Path, runtime_dir: Path, extra_env: dict[str, str],
            **extra_env}
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    return KernelLaunch(argv=argv + ["--"] + kernel, env={}, transport="ipc",
+    return KernelLaunch(argv=argv + ["--"] + kernel_argv(), env={}, transport="ipc",
                         runtime_dir=runtime_dir, sandboxed=True, interrupt_mode="message")

@@ -10,13 +10,22 @@ nothing to act on.
 
 When a hidden test fails, the outputs of the catalogue's known-wrong implementations are computed
 on the same cases; one that matches the student's on every case names the mistake.
+
+Neither the reference's outputs nor the variants' depend on the student: only on the assignment,
+the salt and the hidden test. Inside ``with REFERENCES.active():`` (a grading batch) they are
+computed once per assignment and salt and reused for every submission (:class:`ReferenceCache`);
+the verdicts are the same with and without it.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
+import hashlib
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +75,8 @@ class TrustedSession:
     outcomes: list[Outcome] = field(default_factory=list)
     tests: list = field(default_factory=list)
     """The hidden tests judged so far, with their cases and the student's results."""
+    memo: _CellMemo | None = None
+    """Where this cell's reference and variant outputs are kept across submissions (or None)."""
 
     def hidden_answer(self, answer, variable, *, name=None, check="allclose", rtol=1e-6,
                       atol=1e-9):
@@ -79,12 +90,18 @@ class TrustedSession:
         label = name or getattr(fns[0], "__name__", "hidden test")
         index = len(self.outcomes)
         record = self.records[index] if index < len(self.records) else None
-        case_list = protocol.make_cases(cases, seed, self.salt)
-        outcome, results = judge_record(label, record, fns, case_list, run, check, rtol, atol)
+        memo = self.memo.test(index, seed, label) if self.memo is not None else _TestMemo()
+        if memo.cases is None:
+            memo.cases = protocol.make_cases(cases, seed, self.salt)
+        case_list = memo.cases
+        outcome, results = judge_record(
+            label, record, fns, case_list, run, check, rtol, atol,
+            reference=lambda k, case: memo.reference(k, lambda: protocol.call_case(run, fns,
+                                                                                   case)))
         if results is not None:
             exact = check == "equal"
             self.tests.append(_JudgedTest(fns, run, case_list, results, 0.0 if exact else rtol,
-                                          0.0 if exact else atol, exact, outcome))
+                                          0.0 if exact else atol, exact, outcome, memo))
         self.outcomes.append(outcome)
 
     def diagnose(self) -> None:
@@ -101,10 +118,10 @@ class TrustedSession:
         if not failed or all(not r["ok"] for t in failed for r in t.results):
             return
         best, evidence = None, 0
-        for variant in self.variants:
+        for number, variant in enumerate(self.variants):
             distinguishing = 0
             for test in self.tests:
-                verdict = test.against(variant)
+                verdict = test.against(variant, number)
                 if verdict is None:      # the variant does not have these functions
                     distinguishing = -1
                     break
@@ -132,24 +149,42 @@ class _JudgedTest:
     atol: float
     exact: bool
     outcome: Outcome
-    _reference: list | None = None
+    memo: _TestMemo = field(default_factory=lambda: _TestMemo())
 
-    def against(self, variant: Variant) -> tuple[bool, bool] | None:
-        """(the variant differs from the reference here, the student matches the variant)."""
-        variant_fns = _variant_functions(variant, self.fns)
-        if variant_fns is None:
+    def against(self, variant: Variant, number: int = -1) -> tuple[bool, bool] | None:
+        """(the variant differs from the reference here, the student matches the variant).
+
+        ``number`` is the variant's place in the catalogue, under which its outputs are kept.
+        """
+        seen = self.memo.variants.get(number) if number >= 0 else None
+        if seen is None:
+            seen = self._variant_outputs(variant)
+            if number >= 0:
+                self.memo.keep_variant(number, seen)
+        if seen == ():
             return None
-        if self._reference is None:
-            self._reference = [_outcome_of(self.run, self.fns, case) for case in self.cases]
-        differs, matches = False, True
-        for case, result, reference_value in zip(self.cases, self.results, self._reference):
-            variant_value = _outcome_of(self.run, variant_fns, case)
-            differs = differs or not _same(variant_value, reference_value, self.rtol, self.atol,
-                                           self.exact)
+        differs, variant_values = seen
+        if not differs:      # the same as the reference here: whether the student matches it
+            return False, True   # does not count (see TrustedSession.diagnose)
+        matches = True
+        for result, variant_value in zip(self.results, variant_values):
             student_value = (True, result["value"]) if result["ok"] else (False, None)
             matches = matches and _same(student_value, variant_value, self.rtol, self.atol,
                                         self.exact)
         return differs, matches
+
+    def _variant_outputs(self, variant: Variant) -> tuple:
+        """``()`` when the variant lacks the functions; else (differs, its outcomes or None)."""
+        variant_fns = _variant_functions(variant, self.fns)
+        if variant_fns is None:
+            return ()
+        if self.memo.reference_outcomes is None:
+            self.memo.reference_outcomes = [_outcome_of(self.run, self.fns, case)
+                                            for case in self.cases]
+        values = [_outcome_of(self.run, variant_fns, case) for case in self.cases]
+        differs = any(not _same(v, r, self.rtol, self.atol, self.exact)
+                      for v, r in zip(values, self.memo.reference_outcomes))
+        return (True, values) if differs else (False, None)
 
 
 def _outcome_of(run, fns, case) -> tuple[bool, Any]:
@@ -172,8 +207,13 @@ def _same(a: tuple[bool, Any], b: tuple[bool, Any], rtol, atol, exact) -> bool:
 
 
 def judge_record(label: str, record: Any, reference_fns: tuple, case_list: list, run,
-                 check, rtol: float, atol: float) -> tuple[Outcome, list[dict] | None]:
+                 check, rtol: float, atol: float, *,
+                 reference: Callable[[int, Any], Any] | None = None
+                 ) -> tuple[Outcome, list[dict] | None]:
     """Judge one hidden test's record against the reference functions, case by case.
+
+    ``reference(k, case)``, when given, returns the reference's output on case ``k`` (kept from
+    an earlier submission); otherwise the reference functions are called.
 
     Returns the outcome and the decoded case results (None when the record is missing or
     garbled).
@@ -190,14 +230,15 @@ def judge_record(label: str, record: Any, reference_fns: tuple, case_list: list,
                                      f"valid ({exc}).", garbled=True), None
     outcome = Outcome(label, True)
     for k, (case, result) in enumerate(zip(case_list, results)):
-        reference = protocol.call_case(run, reference_fns, case)
+        expected = reference(k, case) if reference is not None else \
+            protocol.call_case(run, reference_fns, case)
         if not result["ok"]:
             outcome.passed = False
             outcome.message = f"case {k + 1} of {len(case_list)}: your code raised " \
                               f"{result['error']}"
             break
         try:
-            problem = compare_fn(result["value"], reference, copy.deepcopy(case))
+            problem = compare_fn(result["value"], expected, copy.deepcopy(case))
         except Exception as exc:  # a value of a form no comparison expects
             problem = f"your result could not be compared ({type(exc).__name__})."
         if problem:
@@ -420,7 +461,8 @@ def judge_test_cell(test_source: str, records: Sequence[Any], namespace: dict,
     region = hidden_region(test_source)
     if not region.strip():
         return []
-    session = TrustedSession(records=list(records), variants=variants, salt=salt)
+    session = TrustedSession(records=list(records), variants=variants, salt=salt,
+                             memo=REFERENCES.cell(namespace, variants, salt, test_source))
     scope = dict(namespace)
     previous, protocol._SESSION = protocol._SESSION, session
     try:
@@ -433,3 +475,144 @@ def judge_test_cell(test_source: str, records: Sequence[Any], namespace: dict,
                                         f"{len(records)} results came back for "
                                         f"{len(session.outcomes)} hidden tests.", garbled=True))
     return session.outcomes
+
+
+# ------------------------------------------------------------------ what is the same for everyone
+
+@dataclass
+class _TestMemo:
+    """What one hidden test (the k-th call of a cell's hidden region) computes regardless of the
+    student: its cases, the reference's outputs, each variant's outputs."""
+
+    key: tuple = ()
+    cases: list | None = None
+    references: dict[int, Any] = field(default_factory=dict)
+    reference_outcomes: list | None = None
+    variants: dict[int, tuple] = field(default_factory=dict)
+    """variant number -> () (it lacks the functions) or (differs, outcomes or None)."""
+    cache: ReferenceCache | None = None
+
+    def reference(self, k: int, compute: Callable[[], Any]) -> Any:
+        """The reference's output on case ``k`` (a copy: a check may modify what it is given)."""
+        if self.cache is None:
+            return compute()
+        if k not in self.references:
+            self.references[k] = compute()
+            self.cache.count(self.references[k])
+        else:
+            self.cache.hits += 1
+        return copy.deepcopy(self.references[k])
+
+    def keep_variant(self, number: int, outputs: tuple) -> None:
+        if self.cache is not None:
+            self.variants[number] = outputs
+            self.cache.count(outputs)
+
+
+@dataclass
+class _CellMemo:
+    tests: dict[int, _TestMemo] = field(default_factory=dict)
+    cache: ReferenceCache | None = None
+
+    def test(self, index: int, seed: int, label: str) -> _TestMemo:
+        memo = self.tests.get(index)
+        key = (seed, label)
+        if memo is None or memo.key != key:   # a region is deterministic; this is a safeguard
+            memo = self.tests[index] = _TestMemo(key=key, cache=self.cache)
+        return memo
+
+
+@dataclass
+class _Group:
+    """One assignment's reference and variants, under one salt."""
+
+    namespace: dict
+    variants: Sequence[Variant]
+    cells: dict[str, _CellMemo] = field(default_factory=dict)
+    bytes: int = 0
+
+
+class ReferenceCache:
+    """The reference's and the catalogue variants' outputs on the hidden cases, per assignment
+    and salt, computed once and reused for every submission (see the module docstring).
+
+    It is consulted only inside :meth:`active`, where the namespaces and variants given to
+    :func:`judge_test_cell` are an :class:`~grader.course.Assignment`'s, built once and never
+    modified; elsewhere (tests, the nbgrader path) every call computes afresh. Groups are keyed
+    by the identity of those objects, which the cache holds on to, and the least recently used
+    are dropped beyond ``max_groups`` or ``max_bytes``.
+    """
+
+    def __init__(self, max_groups: int = 8, max_bytes: int = 256_000_000):
+        self.max_groups, self.max_bytes = max_groups, max_bytes
+        self._groups: OrderedDict[tuple, _Group] = OrderedDict()
+        self._local = threading.local()
+        self.hits = self.misses = 0
+
+    @contextlib.contextmanager
+    def active(self, enabled: bool = True):
+        """Use (and fill) the cache while judging in this block and this thread."""
+        previous = getattr(self._local, "on", False)
+        self._local.on = enabled
+        try:
+            yield self
+        finally:
+            self._local.on = previous
+
+    def cell(self, namespace: dict, variants: Sequence[Variant], salt: int,
+             test_source: str) -> _CellMemo | None:
+        """The memo of one test cell, or None when the cache is not active."""
+        if not getattr(self._local, "on", False):
+            return None
+        key = (id(namespace), id(variants), int(salt))
+        group = self._groups.get(key)
+        if group is None or group.namespace is not namespace or group.variants is not variants:
+            group = self._groups[key] = _Group(namespace, variants)
+        self._groups.move_to_end(key)
+        while len(self._groups) > self.max_groups:
+            self._groups.popitem(last=False)
+        self._current = group
+        cell_key = hashlib.sha256(test_source.encode()).hexdigest()
+        memo = group.cells.get(cell_key)
+        if memo is None:
+            memo = group.cells[cell_key] = _CellMemo(cache=self)
+        return memo
+
+    def count(self, value: Any) -> None:
+        """Account for a newly kept value; drop old groups when the cache grows too large."""
+        self.misses += 1
+        group = getattr(self, "_current", None)
+        if group is None:
+            return
+        group.bytes += _size_of(value)
+        while sum(g.bytes for g in self._groups.values()) > self.max_bytes and \
+                len(self._groups) > 1:
+            oldest = next(iter(self._groups))
+            if self._groups[oldest] is group:
+                break
+            self._groups.popitem(last=False)
+
+    def clear(self) -> None:
+        self._groups.clear()
+        self._current = None
+        self.hits = self.misses = 0
+
+
+def _size_of(value: Any, depth: int = 0) -> int:
+    """Roughly the bytes a kept value holds (arrays by their buffers)."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes) + 100
+    if depth > 10:
+        return 100
+    if isinstance(value, (list, tuple)):
+        return 60 + sum(_size_of(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return 100 + sum(_size_of(k, depth + 1) + _size_of(v, depth + 1)
+                         for k, v in value.items())
+    if isinstance(value, str):
+        return 50 + len(value)
+    return 50
+
+
+REFERENCES = ReferenceCache()
+"""This process's cache of reference and variant outputs (see :class:`ReferenceCache`)."""

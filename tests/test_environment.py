@@ -19,7 +19,8 @@ INSTRUCTOR_TOOLS = {"nbgrader", "nbval", "pytest", "pytest-xdist", "hypothesis",
 
 
 def _split(req: str) -> tuple[str, str]:
-    m = re.match(r"^([A-Za-z0-9_.-]+)\s*(.*)$", req)
+    # pip's extras (dask[distributed]) name parts of one conda package: the bound follows them
+    m = re.match(r"^([A-Za-z0-9_.-]+)(?:\[[A-Za-z0-9_,.-]+\])?\s*(.*)$", req)
     return m.group(1), m.group(2).strip()
 
 
