@@ -24,18 +24,17 @@ loop :func:`train` threads the state from one step to the next.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from dltrain import training
 from dltrain._checks import _check_int, _check_rng
 from dltrain.layers import _lookup_activation, linear_backward, linear_forward
 from dltrain.losses import accuracy, softmax_cross_entropy
 from dltrain.mlp import default_init
-from dltrain.optim import apply_step, sgd_step
-from dltrain.training import History, TrainingDiverged, _learning_rate
+from dltrain.optim import sgd_step
 
 __all__ = [
     "Layer",
@@ -543,6 +542,11 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
           callback=None, evaluate_every=1):
     """Mini-batch training that threads the layers' state from one step to the next.
 
+    The loop is :func:`dltrain.training.train`'s (the same batching, schedules, gradient norm,
+    divergence handling and history); this function adds the network's state: each step
+    computes the batch's loss in training mode from the state the steps before it left, and
+    the new state is kept only when the step is taken.
+
     Parameters
     ----------
     layers : list of Layer
@@ -572,7 +576,7 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
         When the loss, a gradient or a parameter becomes NaN or infinite: stop and return the
         values from before the failing step (or, when the end-of-epoch evaluation is not
         finite, from the end of that epoch) with ``history.diverged = True``, or raise
-        :class:`dltrain.training.TrainingDiverged`.
+        :class:`dltrain.training.TrainingDiverged` (as :func:`dltrain.training.train`).
     callback : callable, optional
         ``callback(step_index, params, state)`` after every step, e.g. to record the running
         averages as training goes.
@@ -596,87 +600,27 @@ def train(layers, params, state, X, y, *, epochs, batch_size, lr, rng, step=sgd_
     is reported once, by ``history.diverged`` and ``history.divergence_message``.
     """
     layers = _check_layers(layers)
-    epochs = _check_int(epochs, "epochs", minimum=0)
-    batch_size = _check_int(batch_size, "batch_size")
-    if evaluate_every is not None:
-        evaluate_every = _check_int(evaluate_every, "evaluate_every")
     rng = _check_rng(rng)
-    if not callable(lr) and (not isinstance(lr, numbers.Real) or isinstance(lr, bool)):
-        raise TypeError(f"lr must be a number or a schedule lr(step_index), got {lr!r}")
-    if on_diverge not in ("stop", "raise"):
-        raise ValueError(f'on_diverge must be "stop" or "raise", got {on_diverge!r}')
-    if len(X) != len(y):
-        raise ValueError(f"X and y must have the same number of samples, got {len(X)} and "
-                         f"{len(y)}")
-    if (X_val is None) != (y_val is None):
-        raise ValueError("give both X_val and y_val, or neither")
-    hyper = dict(hyper or {})
-    params = {k: np.array(v, copy=True) for k, v in params.items()}
-    state = {k: np.array(v, copy=True) for k, v in state.items()}
-    opt_states = None
-    history = History()
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be a function callback(step_index, params, state)")
+    carried = {"state": {k: np.array(v, copy=True) for k, v in state.items()}, "next": None}
 
-    lr_now = None if callable(lr) else float(lr)  # the learning rate of the latest step
+    def batch_loss_and_grads(params, Xb, yb):
+        loss, grads, carried["next"] = loss_and_grads(layers, params, carried["state"], Xb, yb,
+                                                      rng=rng)
+        return loss, grads
 
-    def stop(message, epoch):
-        where = "no step taken yet" if lr_now is None else f"lr = {lr_now:g}"
-        message = f"Training diverged in epoch {epoch + 1} of {epochs} ({where}): {message}"
-        if on_diverge == "raise":
-            raise TrainingDiverged(message, epoch=epoch + 1, step=history.steps, lr=lr_now)
-        history.diverged, history.divergence_message = True, message
-        return params, state, history
+    def step_taken(step_index, params):
+        carried["state"] = carried["next"]
+        if callback is not None:
+            callback(step_index, params, carried["state"])
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(epochs):
-            order = rng.permutation(len(X))
-            for start in range(0, len(X), batch_size):
-                batch = order[start:start + batch_size]
-                if drop_last and len(batch) < batch_size:
-                    continue
-                lr_now = _scheduled_lr(lr, history.steps)
-                loss, grads, new_state = loss_and_grads(layers, params, state, X[batch],
-                                                        y[batch], rng=rng)
-                problem = _non_finite(loss, grads)
-                if problem is None:
-                    new_params, new_opt_states = apply_step(step, params, grads, opt_states,
-                                                            lr=lr_now, **hyper)
-                    problem = _non_finite(loss, new_params, "the update made")
-                if problem is not None:
-                    return stop(f"at step {history.steps}, {problem}", epoch)
-                history.loss.append(loss)
-                history.grad_norm.append(float(np.sqrt(sum(np.sum(g * g)
-                                                           for g in grads.values()))))
-                history.lr.append(lr_now)
-                history.step_index.append(history.steps)
-                params, state, opt_states = new_params, new_state, new_opt_states
-                if callback is not None:
-                    callback(history.steps, params, state)
-                history.steps += 1
-            if epoch + 1 < epochs and (evaluate_every is None or (epoch + 1) % evaluate_every):
-                history.epochs += 1
-                continue
-            train_loss, train_acc = evaluate(layers, params, state, X, y)
-            history.train_loss.append(train_loss)
-            history.train_acc.append(train_acc)
-            if X_val is not None:
-                val_loss, val_acc = evaluate(layers, params, state, X_val, y_val)
-                history.val_loss.append(val_loss)
-                history.val_acc.append(val_acc)
-            history.epochs += 1
-            if not np.isfinite(train_loss):
-                return stop(f"the training loss at the end of the epoch is {train_loss}", epoch)
-    return params, state, history
+    def evaluate_here(params, X_set, y_set):
+        return evaluate(layers, params, carried["state"], X_set, y_set)
 
-
-def _scheduled_lr(lr, step_index):
-    # a schedule's value is checked as dltrain.training.train checks it; a number as before
-    return _learning_rate(lr, step_index) if callable(lr) else float(lr)
-
-
-def _non_finite(loss, arrays, what="the gradient of"):
-    if not np.isfinite(loss):
-        return f"the loss is {loss}"
-    for name, value in arrays.items():
-        if not np.all(np.isfinite(value)):
-            return f"{what} {name!r} is NaN or infinite (the loss was {loss:.3g})"
-    return None
+    params, history = training.train(
+        params, batch_loss_and_grads, X, y, step=step, epochs=epochs, batch_size=batch_size,
+        rng=rng, lr=lr, hyper=hyper, X_val=X_val, y_val=y_val, evaluate=evaluate_here,
+        on_diverge=on_diverge, evaluate_every=evaluate_every, drop_last=drop_last,
+        callback=step_taken)
+    return params, carried["state"], history

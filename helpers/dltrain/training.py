@@ -8,7 +8,8 @@
 The loop knows nothing about networks: ``loss_and_grads(params, Xb, yb) -> (loss, grads)``
 computes the loss of a batch and the gradient of every parameter, and ``step`` (see
 :mod:`dltrain.optim`) updates one array at a time. The caller's parameters are never modified;
-the trained ones are returned.
+the trained ones are returned. It is the course's one training loop: :func:`dltrain.network.train`
+runs a network of layers (with its running state) through it.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ class History:
     - ``lr``: the learning rate used,
     - ``step_index``: the step (0, 1, ...) each entry belongs to.
 
-    Per epoch, evaluated on the whole set with the parameters at the end of the epoch:
+    Per evaluated epoch (every epoch by default, see ``evaluate_every``), on the whole set with
+    the parameters at the end of the epoch:
 
     - ``train_loss`` and ``val_loss``,
     - ``train_acc`` and ``val_acc`` when the ``evaluate`` function returns an accuracy.
@@ -133,8 +135,11 @@ def train(
     X_val=None,
     y_val=None,
     evaluate=None,
-    on_diverge="raise",
+    on_diverge="stop",
     record_every=1,
+    evaluate_every=1,
+    drop_last=False,
+    callback=None,
 ):
     """Train by repeated optimizer steps over the data, for a number of epochs.
 
@@ -173,12 +178,23 @@ def train(
         ``evaluate(params, X, y) -> loss`` or ``-> (loss, accuracy)``, used for the per-epoch
         metrics; e.g. :func:`evaluate_classifier`. Default: the loss of ``loss_and_grads`` on
         the whole set (no accuracy).
-    on_diverge : {"raise", "stop"}, default "raise"
-        When a loss, gradient or parameter becomes NaN or infinite: raise
-        :class:`TrainingDiverged`, or stop and return the parameters from before the failing
-        step with ``history.diverged = True`` and the reason in ``history.divergence_message``.
+    on_diverge : {"stop", "raise"}, default "stop"
+        When a loss, gradient or parameter becomes NaN or infinite: stop and return the
+        parameters from before the failing step (or, when the end-of-epoch evaluation is not
+        finite, from the end of that epoch) with ``history.diverged = True`` and the reason in
+        ``history.divergence_message``; or raise :class:`TrainingDiverged`. A diverging run is
+        an outcome this course studies (too large a learning rate), hence the default.
     record_every : int, default 1
         Record the per-step values every this many steps.
+    evaluate_every : int or None, default 1
+        Evaluate the training (and validation) set at the end of every ``evaluate_every``-th
+        epoch and of the last one; ``None`` evaluates once, after the last epoch, which saves
+        the evaluations' time when only the final numbers count.
+    drop_last : bool, default False
+        With ``batch_size``: skip the last batch of an epoch when it is smaller than
+        ``batch_size`` (PyTorch's ``DataLoader(drop_last=True)``).
+    callback : callable, optional
+        ``callback(step_index, params)`` after every step taken, with the new parameters.
 
     Returns
     -------
@@ -194,14 +210,18 @@ def train(
     """
     epochs = _check_int(epochs, "epochs", minimum=0)
     record_every = _check_int(record_every, "record_every")
+    if evaluate_every is not None:
+        evaluate_every = _check_int(evaluate_every, "evaluate_every")
     hyper = _check_hyper(hyper)
     _check_train_arguments(params, loss_and_grads, step, lr, on_diverge, evaluate)
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be a function callback(step_index, params)")
     _check_samples(X, y, "X", "y")
     if (X_val is None) != (y_val is None):
         raise ValueError("give both X_val and y_val, or neither")
     if X_val is not None:
         _check_samples(X_val, y_val, "X_val", "y_val")
-    batching = _make_batching(batch_size, rng, batches)
+    batching = _make_batching(batch_size, rng, batches, drop_last)
 
     params = {name: np.array(value, copy=True) for name, value in params.items()}
     states = None
@@ -230,8 +250,13 @@ def train(
                 history.lr.append(lr_now)
                 history.step_index.append(history.steps)
             params, states = new_params, new_states
+            if callback is not None:
+                callback(history.steps, params)
             history.steps += 1
 
+        if epoch + 1 < epochs and (evaluate_every is None or (epoch + 1) % evaluate_every):
+            history.epochs += 1
+            continue
         train_loss = _record_epoch_metrics(
             history, evaluate, loss_and_grads, params, (X, y), (X_val, y_val)
         )
@@ -308,8 +333,10 @@ def _check_hyper(hyper):
     return dict(hyper)
 
 
-def _make_batching(batch_size, rng, batches):
+def _make_batching(batch_size, rng, batches, drop_last=False):
     """Return ``batching(X, y, epoch) -> iterable of (Xb, yb)`` for the chosen options."""
+    if drop_last and batch_size is None:
+        raise ValueError("drop_last needs batch_size")
     if batches is not None:
         if batch_size is not None:
             raise ValueError("give either batch_size or batches, not both")
@@ -330,6 +357,8 @@ def _make_batching(batch_size, rng, batches):
         order = rng.permutation(len(X))
         for start in range(0, len(X), batch_size):
             batch = order[start : start + batch_size]
+            if drop_last and len(batch) < batch_size:
+                continue
             yield X[batch], y[batch]
 
     return shuffled_batches

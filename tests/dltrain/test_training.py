@@ -1,13 +1,14 @@
 """Tests of dltrain.training: the loop against closed forms, batching, divergence, history."""
 
 import functools
+import inspect
 import math
 import warnings
 
 import numpy as np
 import pytest
 
-from dltrain import data, losses, mlp, optim, training
+from dltrain import data, losses, mlp, network, optim, training
 
 C = np.array([1.0, -2.0, 3.0])
 W0 = np.array([4.0, 0.0, -1.0])
@@ -347,6 +348,7 @@ def test_huge_learning_rate_raises_training_diverged_without_runtime_warnings(lo
                 lr=1e6,
                 batch_size=batch_size,
                 rng=rng,
+                on_diverge="raise",
             )
     error = caught.value
     assert isinstance(error, RuntimeError)
@@ -385,6 +387,7 @@ def test_divergence_is_reported_at_the_step_where_it_happens():
             epochs=10,
             batch_size=2,
             rng=np.random.default_rng(0),
+            on_diverge="raise",
         )
     # calls: steps 0, 1, evaluation, steps 2, 3, evaluation, step 4 -> the 7th call is step 4
     assert caught.value.step == 4 and caught.value.epoch == 3
@@ -396,7 +399,8 @@ def test_non_finite_gradient_names_the_parameter():
     X, y = ids(4)
     with pytest.raises(training.TrainingDiverged, match="gradient of 'w'"):
         training.train(
-            {"w": W0}, nan_at_step(0, grads_only=True), X, y, step=optim.sgd_step, epochs=3
+            {"w": W0}, nan_at_step(0, grads_only=True), X, y, step=optim.sgd_step, epochs=3,
+            on_diverge="raise",
         )
 
 
@@ -421,6 +425,36 @@ def test_stop_on_divergence_returns_the_last_finite_params_and_marks_history():
     np.testing.assert_allclose(params["w"], C + (1 - lr) ** 2 * (W0 - C))
 
 
+def test_a_diverging_run_stops_by_default_as_in_the_network_loop():
+    """One default for both loops: a diverging run is an outcome, reported in the history."""
+    X, y = ids(4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        params, history = training.train({"w": W0}, nan_at_step(4), X, y,
+                                         step=optim.sgd_step, epochs=10, lr=0.25)
+    assert history.diverged and history.steps == 2
+    assert "Training diverged in epoch 3 of 10" in history.divergence_message
+    assert np.all(np.isfinite(params["w"]))
+    default = inspect.signature(training.train).parameters["on_diverge"].default
+    assert default == inspect.signature(network.train).parameters["on_diverge"].default
+
+
+def test_evaluate_every_drop_last_and_callback():
+    X, y = ids(10)
+    seen = []
+    _, history = training.train({"w": W0}, quadratic, X, y, step=optim.sgd_step, epochs=5,
+                                batch_size=4, rng=np.random.default_rng(0), drop_last=True,
+                                evaluate_every=2, callback=lambda i, p: seen.append(i))
+    assert history.steps == 10 and seen == list(range(10)), "2 full batches of 4 per epoch"
+    assert len(history.train_loss) == 3, "after epochs 2, 4 and the last"
+    _, once = training.train({"w": W0}, quadratic, X, y, step=optim.sgd_step, epochs=5,
+                             evaluate_every=None)
+    assert len(once.train_loss) == 1 and once.epochs == 5
+    with pytest.raises(ValueError, match="drop_last needs batch_size"):
+        training.train({"w": W0}, quadratic, X, y, step=optim.sgd_step, epochs=1,
+                       drop_last=True)
+
+
 def test_an_update_that_overflows_is_caught_before_it_is_kept():
     def overflowing_step(w, grad, state, *, lr):
         count = 0 if state is None else state
@@ -428,7 +462,8 @@ def test_an_update_that_overflows_is_caught_before_it_is_kept():
 
     X, y = ids(4)
     with pytest.raises(training.TrainingDiverged, match="the update made 'w' NaN or infinite"):
-        training.train({"w": W0}, quadratic, X, y, step=overflowing_step, epochs=5, lr=0.1)
+        training.train({"w": W0}, quadratic, X, y, step=overflowing_step, epochs=5, lr=0.1,
+                       on_diverge="raise")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         params, history = training.train(
