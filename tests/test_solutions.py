@@ -2,6 +2,7 @@
 
 import ast
 import json
+import re
 
 import pytest
 
@@ -129,3 +130,25 @@ def test_reference_builds_and_hidden_tests_are_self_contained(aid):
 def test_readme_course_map_lists_the_notebook(aid):
     readme = (SOLUTIONS_DIR.parent / "README.md").read_text()
     assert f"| [{aid}](notebooks/{aid}/{aid}.ipynb) |" in readme
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_every_exercise_and_question_states_its_points(aid):
+    """Each graded test cell's points appear as "(N points)" in the heading of its exercise or
+    question (the nearest one above it), and nowhere disagree with the nbgrader metadata."""
+    nb = _nb(aid)
+    stated, heading = {}, None
+    for k, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if re.match(r"#+ (Exercise|Question) \d+", line):
+                    heading = line
+                    stated[heading] = 0.0
+        if is_test_cell(cell) and points(cell):
+            assert heading is not None, f"cell {k} has points but no exercise heading above it"
+            stated[heading] += points(cell)
+    assert stated
+    for line, total in stated.items():
+        found = re.search(r"\((\d+(?:\.\d+)?) points?\)", line)
+        if total:
+            assert found and float(found.group(1)) == total, f"{line!r}: {total:g} points"
