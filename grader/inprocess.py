@@ -36,6 +36,11 @@ IN_PROCESS_SALT = "in-process"
 class _Recorder:
     """The kernel side of the hidden tests, writing records to a list instead of publishing."""
 
+    collect_garbage = False
+    """No garbage collection after each hidden cell: it protects a student's kernel, not this
+    process, where it would walk every object the grader holds (seconds per entry in a test
+    session)."""
+
     def __init__(self, salt: int):
         self.salt = salt
         self.sink: list = []

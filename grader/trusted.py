@@ -77,6 +77,8 @@ class TrustedSession:
     """The hidden tests judged so far, with their cases and the student's results."""
     memo: _CellMemo | None = None
     """Where this cell's reference and variant outputs are kept across submissions (or None)."""
+    collect_garbage = False
+    """The grader's process needs no collection after a hidden region (a kernel does)."""
 
     def hidden_answer(self, answer, variable, *, name=None, check="allclose", rtol=1e-6,
                       atol=1e-9):
