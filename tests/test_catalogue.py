@@ -18,6 +18,7 @@ from grader.check import (
     check_entry,
     check_experiments,
     check_reference,
+    mistake_list_problems,
     visible_catch_rate,
 )
 
@@ -58,3 +59,11 @@ def test_visible_tests_catch_95_percent_of_known_mistakes(aid):
     missed = [c.label for c in checks if not c.caught_visibly]
     print(f"{aid}: the visible tests catch {caught} of {total} known-wrong entries")
     assert total and caught >= 0.95 * total, f"missed by every visible test: {missed}"
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_visible_mistakes_are_the_catalogues(aid):
+    """The mistakes the visible tests name (``mistakes=``) are catalogue entries, each named by
+    the visible tests when a student's code is that entry's: one list, not two that drift."""
+    checks = [_checked(aid, k) for k in range(len(catalogue_mod.load(aid)))]
+    assert not mistake_list_problems(aid, checks)
