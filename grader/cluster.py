@@ -11,9 +11,10 @@ published by this process. The grades are therefore the ones local grading gives
 Every worker needs this course (the same ``solutions/`` and ``notebooks/``: a worker whose copy
 differs refuses the task, and the submission says so) and bubblewrap, and is best started with one
 thread (``dask worker ADDRESS --nthreads 1``: each task keeps a core busy in its kernel). When a
-worker dies, the scheduler gives its task to another worker; a submission that kills
-``distributed.scheduler.allowed-failures`` workers in a row (3 by default) is reported "not
-graded", and only it.
+worker dies, the scheduler gives its tasks to other workers; a task that was on more dying
+workers than ``distributed.scheduler.allowed-failures`` allows (3 by default) is tried once more,
+alone on the cluster after the others, so a bystander of another submission's crashes is graded
+and only a submission that kills workers by itself is reported "not graded".
 """
 
 from __future__ import annotations
@@ -146,10 +147,25 @@ def run_on_cluster(work: list[Job], options: Options, out_dir: Path | None, addr
             bar.done(result)
 
         submit_next()
+        suspects: list[tuple[Job, object]] = []
         for future in running:
             job, assignment = futures.pop(future)
-            done(job, _finish_remote(future, job, assignment, options, out_dir))
+            if _killed_workers(future):
+                # a dying worker takes down every task it held: this one may be a bystander
+                suspects.append((job, assignment))
+            else:
+                done(job, _finish_remote(future, job, assignment, options, out_dir))
             submit_next()
+        # each suspect alone on the cluster: only a submission that kills workers by itself
+        # is reported, the bystanders are graded
+        for job, assignment in suspects:
+            inputs = read_inputs(job, options, pack=True)
+            task = Task(job, inputs, options, source_sha256(assignment),
+                        released_sha256(course, assignment.aid),
+                        None if default_course else course)
+            future = client.submit(task_function, task, pure=False,
+                                   key=f"grade-alone-{job.assignment}-{time.time_ns()}")
+            done(job, _finish_remote(future, job, assignment, options, out_dir))
         try:
             client.run(close_kernels)
         except Exception:  # workers that left take their kernels with them
@@ -159,6 +175,12 @@ def run_on_cluster(work: list[Job], options: Options, out_dir: Path | None, addr
         if own_client:
             client.close()
     return results
+
+
+def _killed_workers(future) -> bool:
+    from distributed import KilledWorker
+
+    return future.status == "error" and isinstance(future.exception(), KilledWorker)
 
 
 def _finish_remote(future, job: Job, assignment, options: Options,

@@ -468,12 +468,18 @@ class KernelPool:
 
     def take(self, key, make: Callable[[], Kernel]) -> tuple[Kernel, float]:
         """A booted kernel for ``key`` (started ahead, or now with ``make``) and the seconds
-        this call waited for it."""
+        this call waited for it; kernels started ahead for other keys are shut down."""
         started = time.monotonic()
         with self._lock:
             found = next((entry for entry in self._ahead if entry[0] == key), None)
             if found is not None:
                 self._ahead.remove(found)
+            # kernels made for another assignment or other limits will not be asked for again
+            # (jobs come grouped by key): shut them down rather than keep them waiting
+            stale = [entry for entry in self._ahead if entry[0] != key]
+            self._ahead = [entry for entry in self._ahead if entry[0] == key]
+        for _, old, booting in stale:
+            self._discard(old, booting)
         if found is not None:
             _, kernel, booting = found
         else:

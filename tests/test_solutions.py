@@ -47,6 +47,9 @@ def test_anatomy(aid):
     assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# "), "title first"
     assert "minutes" in cells[0].source, "the title cell gives a time estimate"
     assert sum(is_setup_cell(c) for c in cells) == 1, "exactly one setup cell (tag 'setup')"
+    setup = next(c for c in cells if is_setup_cell(c))
+    assert setup.source.startswith("import dltrain.guide"), \
+        "the setup cell imports dltrain.guide first (errors that name the exercise to solve)"
     tests = [c for c in cells if is_test_cell(c)]
     answers = [c for c in cells if is_answer_cell(c)]
     assert len(tests) >= 3, "at least three graded exercises"
