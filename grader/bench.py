@@ -267,6 +267,12 @@ def _tolerance_changed(aid: str, root: Path) -> tuple[Course, str]:
     return Course(root / "solutions", root / "notebooks", root / "catalogue"), changed
 
 
+def _artifact_stamps(out: Path) -> dict[Path, int]:
+    """The modification time of every run artifact in ``out``: a run that happened rewrites its
+    own."""
+    return {path: path.stat().st_mtime_ns for path in (out / "runs").rglob("*.json")}
+
+
 def _cli_regrade(subs: Path, out: Path, jobs: int) -> callable:
     def run():
         subprocess.run([sys.executable, "-m", "grader", "grade", str(subs), "--out", str(out),
@@ -281,6 +287,8 @@ def _through_cluster(subs: Path, out: Path, workers: int) -> tuple[Measured, flo
     start in seconds, and its workers' CPU seconds."""
     from distributed import LocalCluster
 
+    # the scheduler runs in this process: its INFO lines would bury the figures
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     started, cpu = time.perf_counter(), _cpu()
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                            dashboard_address=None, silence_logs=logging.ERROR)
@@ -328,9 +336,11 @@ def bench(aid: str = "00_inputs", n: int = 20, jobs: int = 2, cluster_n: int = 2
         class30 = _submissions(tmp / "class30", aid, 30)
         m["class30"] = _measure(f"a class of 30, --jobs {jobs}", 30,
                                 _grade(class30, tmp / "c30", jobs), tmp / "c30")
+        stamps = _artifact_stamps(tmp / "c30")
         m["regrade"] = _measure("the same class graded again, unchanged (command line)", 30,
                                 _cli_regrade(class30, tmp / "c30", jobs))
-        _, meta = read_gradebook(tmp / "c30" / "gradebook.json")
+        rerun = sum(1 for path, stamp in _artifact_stamps(tmp / "c30").items()
+                    if stamps.get(path) != stamp)
         changed_course, change = _tolerance_changed(aid, tmp / "changed")
         m["rejudge"] = _measure(f"judging the 30 again after {change}", 30,
                                 lambda: judge_folder(tmp / "c30", course=changed_course))
@@ -346,11 +356,11 @@ def bench(aid: str = "00_inputs", n: int = 20, jobs: int = 2, cluster_n: int = 2
             m["dask"].n = cluster_n
             same = (tmp / "m1" / "grades.csv").read_bytes() == \
                 (tmp / "m2" / "grades.csv").read_bytes()
-    _report(m, split, n, jobs, agree, meta, cluster_n, same, cluster_start)
+    _report(m, split, n, jobs, agree, rerun, cluster_n, same, cluster_start)
     return 0
 
 
-def _report(m: dict, split, n: int, jobs: int, agree, regrade_meta, cluster_n, same,
+def _report(m: dict, split, n: int, jobs: int, agree, rerun: int, cluster_n, same,
             cluster_start) -> None:
     ratio = lambda a, b: m[a].wall / m[b].wall  # noqa: E731
     cpu_ratio = lambda a, b: m[a].cpu / m[b].cpu  # noqa: E731
@@ -393,7 +403,7 @@ def _report(m: dict, split, n: int, jobs: int, agree, regrade_meta, cluster_n, s
           f"--jobs {jobs}: {ratio('serial', 'ours'):.2f}x")
     regrade = m["regrade"]
     print(f"  a class of 30 graded again, unchanged: {regrade.wall:.1f} s wall, {regrade.cpu:.1f}"
-          f" s CPU, {regrade_meta.get('graded_now', '?')} run again (goal < 5 s): "
+          f" s CPU, {rerun} run again (goal < 5 s): "
           f"{'met' if regrade.wall < 5 else 'NOT met'} (first grading "
           f"{m['class30'].wall:.1f} s)")
     print(f"  re-judging the 30 after a tolerance change: {m['rejudge'].wall:.1f} s wall, "
