@@ -98,11 +98,11 @@ release: $(STAMP)
 
 # The browser tests open the student's JupyterLab (.venv-lab) in Chromium.
 test: $(STAMP) sandbox browser lab-install
-	$(BIN)/python -m pytest -n auto --dist loadfile --nbval-lax tests solutions
+	$(BIN)/python -m pytest -n auto --dist loadgroup --nbval-lax tests solutions
 
 # The tier without kernels, browser or nbgrader runs: the catalogue judged in process, unit tests.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadfile -m "not kernel" tests
+	$(BIN)/python -m pytest -n auto --dist loadgroup -m "not kernel" tests
 
 bench: $(STAMP) sandbox
 	$(BIN)/python -m grader bench
