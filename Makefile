@@ -98,7 +98,7 @@ release: $(STAMP)
 
 # The browser tests open the student's JupyterLab (.venv-lab) in Chromium.
 test: $(STAMP) sandbox browser lab-install
-	$(BIN)/python -m pytest -n auto --dist loadgroup --nbval-lax tests solutions
+	$(BIN)/python -m pytest -n auto --dist loadfile --nbval-lax tests solutions
 
 # The tier without kernels, browser or nbgrader runs: the catalogue judged in process, unit tests.
 test-fast: $(STAMP)

@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 # Kernels started by the tests (nbval, the grader) inherit this: nobody renders widgets in CI.
 os.environ["DLTRAIN_STATIC_WIDGETS"] = "1"
 
@@ -28,15 +30,16 @@ KERNEL_TESTS = {"test_a_class_of_30_with_a_roster_has_one_row_per_student_and_as
                 "test_kept_reference_and_variant_outputs_give_the_same_verdicts"}
 
 
+@pytest.hookimpl(tryfirst=True)   # before xdist reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
-    import pytest
 
     for item in items:
         name = item.name.split("[")[0]
         if item.path.name in KERNEL_FILES or item.path.suffix == ".ipynb" or \
                 name in KERNEL_TESTS:
             item.add_marker(pytest.mark.kernel)
-        # `--dist loadgroup` keeps a file on one worker (its module fixtures run once), except
-        # where a file groups its own tests (the catalogue, by assignment)
+        # make test-fast's `--dist loadgroup` keeps a file on one worker (its module fixtures run
+        # once), except where a file groups its own tests (the catalogue, by assignment); make
+        # test keeps `--dist loadfile`, which nbval's notebooks need
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.path.name))

@@ -93,7 +93,7 @@ def test_two_environments_and_the_targets_that_use_them():
     test = re.search(r"^test:(.*)$", makefile, re.M).group(1)
     assert {"$(STAMP)", "browser", "lab-install"} <= set(test.split())
     recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    assert "pytest -n auto --dist loadfile" in recipe
+    assert "pytest -n auto --dist loadfile" in recipe   # a notebook stays on one worker
 
 
 def test_ci_runs_make_test():
