@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 import dltrain.grading as protocol
-from dltrain.compare import array_problem
+from dltrain.compare import array_problem, describe_kind
 
 from .notebooks import hidden_region
 
@@ -370,14 +370,7 @@ def _decode_array(encoded: dict) -> np.ndarray:
 
 
 def _kind(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
-    if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)} items"
-    if value is None:
-        return "None"
-    return f"a {type(value).__name__} ({value!r})" if isinstance(value, (int, float, str)) \
-        else f"a {type(value).__name__}"
+    return describe_kind(value, show_scalar=True)
 
 
 def compare_values(student: Any, reference: Any, *, rtol: float, atol: float,

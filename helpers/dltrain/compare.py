@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["array_problem", "describe_difference", "scalar", "shape_hint"]
+__all__ = ["array_problem", "describe_difference", "describe_kind", "scalar", "shape_hint"]
 
 
 def shape_hint(actual: tuple, expected: tuple) -> str:
@@ -59,14 +59,19 @@ def describe_difference(actual: np.ndarray, expected: np.ndarray, rtol: float, a
             f"beyond rtol={rtol:g}, atol={atol:g}").replace("  ", " ")
 
 
-def _kind(value: Any) -> str:
+def describe_kind(value: Any, *, show_scalar: bool = False) -> str:
+    """What ``value`` is, for a message: "an array of shape (3, 2)", "a list of 4 items", "None",
+    "a str"; with ``show_scalar``, a number or string is shown too ("a float (0.5)")."""
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)} items"
     if value is None:
         return "None"
+    if show_scalar and isinstance(value, (int, float, str)):
+        return f"a {type(value).__name__} ({value!r})"
     return f"a {type(value).__name__}"
+
 
 
 def array_problem(actual: Any, expected: Any, *, rtol: float, atol: float,
@@ -78,11 +83,11 @@ def array_problem(actual: Any, expected: Any, *, rtol: float, atol: float,
     """
     if isinstance(actual, (str, dict, tuple, list)) or actual is None or \
             isinstance(actual, bool) and not isinstance(expected, (bool, np.bool_)):
-        wanted = _kind(expected) if isinstance(expected, np.ndarray) else "a number"
-        return f"should be {wanted}, but it is {_kind(actual)}."
+        wanted = describe_kind(expected) if isinstance(expected, np.ndarray) else "a number"
+        return f"should be {wanted}, but it is {describe_kind(actual)}."
     a, e = np.asarray(actual), np.asarray(expected)
     if isinstance(expected, np.ndarray) and not isinstance(actual, np.ndarray) and e.ndim > 0:
-        return f"should be an array of shape {e.shape}, but it is {_kind(actual)}."
+        return f"should be an array of shape {e.shape}, but it is {describe_kind(actual)}."
     if a.shape != e.shape:
         hint = shape_hint(a.shape, e.shape)
         return f"should have shape {e.shape}, but it has shape {a.shape}" + \

@@ -109,3 +109,14 @@ def test_check_number_accepts_finite_numbers_and_whole_ones_when_asked():
             check_number(bad, "q")
     with pytest.raises(CheckFailed, match="whole number"):
         check_number(2.5, "q", integer=True)
+
+
+def test_describe_kind_names_the_kind_and_shows_scalars_only_when_asked():
+    from dltrain.compare import describe_kind
+
+    assert describe_kind(np.zeros((3, 2))) == "an array of shape (3, 2)"
+    assert describe_kind([1, 2, 3, 4]) == "a list of 4 items"
+    assert describe_kind(None) == "None"
+    assert describe_kind(0.5) == "a float"
+    assert describe_kind(0.5, show_scalar=True) == "a float (0.5)"
+    assert describe_kind("b", show_scalar=True) == "a str ('b')"
