@@ -392,10 +392,7 @@ def judge_folder(out_dir: Path, *, course: Course | None = None, diagnose: bool 
     """
     course = course or Course()
     out_dir = Path(out_dir)
-    gradebook = out_dir / "gradebook.json"
-    if not gradebook.is_file():
-        raise GradingCannotRun(f"{out_dir} holds no gradebook.json: grade it first")
-    previous, meta = read_gradebook(gradebook)
+    previous, meta = _graded_folder(out_dir)
     diagnose = meta.get("diagnose", True) if diagnose is None else diagnose
     results = []
     for old in previous:
@@ -420,16 +417,21 @@ def publish_folder(out_dir: Path, *, course: Course | None = None) -> list[Submi
     """Render every file of a graded folder again from its stored results and runs."""
     course = course or Course()
     out_dir = Path(out_dir)
-    gradebook = out_dir / "gradebook.json"
-    if not gradebook.is_file():
-        raise GradingCannotRun(f"{out_dir} holds no gradebook.json: grade it first")
-    results, meta = read_gradebook(gradebook)
+    results, meta = _graded_folder(out_dir)
     for result in results:
         path = out_dir / run_path(result.student_id, result.assignment)
         artifact = load_artifact(path) if path.is_file() else None
         publish_feedback(result, artifact, out_dir)
     publish_batch(results, out_dir, meta, course)
     return results
+
+
+def _graded_folder(out_dir: Path) -> tuple[list[SubmissionResult], dict]:
+    """The stored results and metadata of a graded folder, or why it cannot be used."""
+    gradebook = out_dir / "gradebook.json"
+    if not gradebook.is_file():
+        raise GradingCannotRun(f"{out_dir} holds no gradebook.json: grade it first")
+    return read_gradebook(gradebook)
 
 
 def limit_warnings(options: Options) -> list[str]:

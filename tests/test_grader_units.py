@@ -475,3 +475,11 @@ def test_a_broken_grading_machine_is_not_a_class_of_zeros(tmp_path, capsys):
     assert code == 3
     assert "grading environment: the kernel did not start" in captured.out
     assert "NO KERNEL COULD RUN" in captured.err
+
+
+@pytest.mark.parametrize("stage", ["judge_folder", "publish_folder"])
+def test_judging_or_publishing_an_ungraded_folder_says_to_grade_it_first(stage, tmp_path):
+    import grader.batch as batch
+
+    with pytest.raises(batch.GradingCannotRun, match="grade it first"):
+        getattr(batch, stage)(tmp_path)
