@@ -137,6 +137,17 @@ def test_forward_matches_dltrain_mlp():
     assert tape[0]["input"] is X and tape[1]["input"] is tape[0]["output"]
 
 
+def _assert_numerical_gradients(layers, params, state, X, y, grads):
+    """Every parameter's gradient agrees with centred differences of the training-mode loss."""
+    for name in params:
+        def f(value, name=name):
+            varied = dict(params, **{name: value})
+            scores, _, _ = network.forward(layers, varied, state, X, train=True)
+            return softmax_cross_entropy(scores, y)[0]
+
+        assert rel_error(grads[name], numerical_gradient(f, params[name])) < 1e-6, name
+
+
 def test_backward_matches_numerical_gradients_of_every_parameter():
     rng = np.random.default_rng(1)
     layers = small_net()
@@ -146,13 +157,7 @@ def test_backward_matches_numerical_gradients_of_every_parameter():
     y = rng.integers(0, 3, size=7)
     loss, grads, _ = network.loss_and_grads(layers, params, state, X, y)
     assert list(grads) == list(params)
-    for name in params:
-        def f(value, name=name):
-            varied = dict(params, **{name: value})
-            scores, _, _ = network.forward(layers, varied, state, X, train=True)
-            return softmax_cross_entropy(scores, y)[0]
-
-        assert rel_error(grads[name], numerical_gradient(f, params[name])) < 1e-6, name
+    _assert_numerical_gradients(layers, params, state, X, y, grads)
 
 
 def test_backward_records_gradients_of_every_layer_output():
@@ -259,13 +264,7 @@ def test_residual_gradients_match_numerical_ones_and_state_is_threaded():
     y = rng.integers(0, 3, size=6)
     loss, grads, new_state = network.loss_and_grads(layers, params, state, X, y)
     assert new_state["3.0.seen"] == 6 and state["3.0.seen"] == 0
-    for name in params:
-        def f(value, name=name):
-            varied = dict(params, **{name: value})
-            scores, _, _ = network.forward(layers, varied, state, X, train=True)
-            return softmax_cross_entropy(scores, y)[0]
-
-        assert rel_error(grads[name], numerical_gradient(f, params[name])) < 1e-6, name
+    _assert_numerical_gradients(layers, params, state, X, y, grads)
 
     def loss_of_input(x):
         scores, _, _ = network.forward(layers, params, state, x, train=True)
