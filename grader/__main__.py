@@ -38,6 +38,10 @@ def _grading_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sandbox", choices=("auto", "on", "off"), default="auto",
                         help="run kernels in bubblewrap: auto (when available, with a loud "
                              "warning otherwise), on (required), off")
+    parser.add_argument("--fresh-kernels", action="store_true",
+                        help="start every sandboxed kernel as a new interpreter instead of "
+                             "forking it from a template that did the imports once (same "
+                             "isolation and grades; several times the CPU)")
     parser.add_argument("--no-progress", action="store_true", help="no progress output")
     parser.add_argument("--run-experiments", action="store_true",
                         help="also run the experiment cells (slower; they earn no points)")
@@ -165,7 +169,8 @@ def _run_grading(submissions: Path, out: Path, args, assignment=None) -> int:
 
     options = Options(limits=_limits(args), sandbox=args.sandbox,
                       diagnose=not getattr(args, "no_diagnose", False),
-                      run_experiments=args.run_experiments, salt=args.salt)
+                      run_experiments=args.run_experiments, salt=args.salt,
+                      fork_kernels=not args.fresh_kernels)
     try:
         results = grade_batch(submissions, out, jobs=_jobs(args.jobs), assignment=assignment,
                               options=options, progress=not args.no_progress,

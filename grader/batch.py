@@ -30,7 +30,6 @@ from pathlib import Path
 
 from .artifact import BadArtifact, RunArtifact, load_artifact
 from .course import Course, UnknownAssignment
-from .execute import KERNELS
 from .grade import grade_one, publish_feedback
 from .judge import JudgeOptions, judge
 from .lms import ADAPTERS
@@ -48,6 +47,7 @@ from .run import (
     ENVIRONMENT_PREFIX,
     Options,
     assignment_salt,
+    close_kernels,
     read_inputs,
     settings_sha256,
     source_sha256,
@@ -472,7 +472,7 @@ def _run_pool(work: list[Job], options: Options, out_dir: Path, jobs: int, progr
                 results.append(_graded_or_reported(grade, job, job_options, out_dir, course))
                 bar.done(results[-1])
         finally:
-            KERNELS.close()
+            close_kernels()
         bar.close()
         return results
     broken: list[Job] = []

@@ -29,10 +29,10 @@ from pathlib import Path
 
 from .artifact import BadArtifact, decode_artifact, encode_artifact
 from .course import Course, UnknownAssignment
-from .execute import KERNELS
 from .grade import finish
 from .model import NOT_GRADED, Job, SubmissionResult
 from .run import Inputs, Options, read_inputs, run_job, source_sha256
+from .run import close_kernels as close_process_kernels
 
 log = logging.getLogger("grader.cluster")
 
@@ -86,8 +86,9 @@ def run_task(task: Task) -> str:
 
 
 def close_kernels() -> int:
-    """Shut down the kernels a worker started ahead (after a batch); returns 0."""
-    KERNELS.close()
+    """Shut down the kernels a worker started ahead and its kernel templates (after a batch);
+    returns 0."""
+    close_process_kernels()
     return 0
 
 

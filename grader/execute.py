@@ -26,6 +26,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,9 @@ class KernelLaunch:
     cleanup: Callable[[], None] | None = None
     limits_applied: list[str] = field(default_factory=list)
     """Which resource limits are in force (for the report)."""
+    start: Callable[[str], object] | None = None
+    """Starts the kernel without a command: given the connection file, forks it from a template
+    (:mod:`grader.forkserver`) and returns its process; ``argv`` is then not run."""
 
 
 # ipykernel_launcher, without the debugger: ipykernel imports debugpy at start (about a quarter
@@ -303,6 +307,12 @@ async def _boot(kernel: Kernel) -> None:
     kernel.context = capped_context(10 * limits.message_bytes)
     km = AsyncKernelManager(kernel_spec_manager=_OneSpec(spec=spec), kernel_name="grader",
                             transport=launch.transport, context=kernel.context)
+    if launch.start is not None:
+        from .forkserver import ForkProvisioner
+
+        km.kernel_id = uuid.uuid4().hex
+        km.provisioner = ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=spec, parent=km)
+        km.provisioner.start = launch.start
     if launch.runtime_dir is not None:
         km.connection_file = str(launch.runtime_dir / "kernel.json")
         if launch.transport == "ipc":

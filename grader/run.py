@@ -8,13 +8,17 @@ an artifact with its traceback. Nothing here decides a grade (see :mod:`grader.j
 from __future__ import annotations
 
 import ast
+import atexit
+import collections
 import functools
 import hashlib
 import json
 import logging
+import multiprocessing.util
 import os
 import shutil
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -63,6 +67,10 @@ class Options:
     warm_kernels: int = 1
     """Fresh kernels each grading process starts ahead of need, so that the next submission
     finds one ready (0: start each kernel when its submission comes). Each is used once."""
+    fork_kernels: bool = True
+    """Fork each sandboxed kernel from a template that did the assignment's imports once
+    (:mod:`grader.forkserver`): the same isolation and results as an interpreter started per
+    submission, for a tenth of its cost. Off: every kernel starts its own interpreter."""
 
 
 def assignment_salt(run_salt: str, aid: str) -> str:
@@ -214,15 +222,9 @@ def place_files(workdir: Path, job: Job, options: Options, inputs: Inputs) -> li
     return report.notes()
 
 
-def warmup_code(assignment: Assignment) -> str:
-    """What a kernel runs once it is ready, before it is given a submission.
-
-    The modules the assignment's setup cells import (and nothing else: the graded cells need them
-    all, the setup cell imports them anyway), then ``gc.freeze()``: the objects of the interpreter
-    and those modules are left out of every later garbage collection, so the collection that
-    ends each hidden-test cell (:func:`dltrain.grading.forget_hidden_source`) walks only what the
-    notebook made since (about 0.15 s less per hidden-test cell).
-    """
+def setup_imports(assignment: Assignment) -> list[str]:
+    """The modules the assignment's setup cells import, in order (names imported from a module
+    are listed as ``module.name``: they may be submodules)."""
     modules: list[str] = []
     for cell in assignment.source.cells:
         if not is_setup_cell(cell):
@@ -240,7 +242,21 @@ def warmup_code(assignment: Assignment) -> str:
                 modules.append(node.module)
                 modules += [f"{node.module}.{alias.name}" for alias in node.names
                             if alias.name != "*"]
-    names = list(dict.fromkeys(modules))
+    return list(dict.fromkeys(modules))
+
+
+def warmup_code(assignment: Assignment) -> str:
+    """What a kernel runs once it is ready, before it is given a submission.
+
+    The modules the assignment's setup cells import (:func:`setup_imports`; nothing else: the
+    graded cells need them all, the setup cell imports them anyway), then ``gc.freeze()``: the
+    objects of the interpreter and those modules are left out of every later garbage collection,
+    so the collection that ends each hidden-test cell
+    (:func:`dltrain.grading.forget_hidden_source`) walks only what the notebook made since (about
+    0.15 s less per hidden-test cell). A kernel forked from a template finds the modules imported
+    already; its warm-up only freezes.
+    """
+    names = setup_imports(assignment)
     return ("import gc, importlib\n"
             f"for name in {names!r}:\n"
             "    try:\n"
@@ -342,19 +358,29 @@ ENVIRONMENT_ATTEMPTS = 2
 ENVIRONMENT_PREFIX = "grading environment: "
 
 
-def new_kernel(options: Options, salt: str, warmup: str = "") -> Kernel:
+def new_kernel(options: Options, salt: str, warmup: str = "", imports: tuple[str, ...] = (),
+               fresh: bool = False) -> Kernel:
     """A kernel, not yet started, for one submission: its own working folder (empty: the
     student's files come once it runs), control group and sandbox, with the salt in its
-    environment."""
-    from .sandbox import kernel_launch, resource_limits, scratch_folder
+    environment. Forked from this process's template for the same kind of kernel
+    (``imports`` done once there) where :func:`grader.sandbox.template_for` allows, unless
+    ``fresh``; otherwise its own interpreter."""
+    from .sandbox import forked_launch, kernel_launch, resource_limits, scratch_folder
 
     plan = resource_limits(options.limits)
+    env = {protocol.SALT_VARIABLE: salt}
+    template = None
+    if options.fork_kernels and not fresh:
+        key = _kernel_key(options, salt, warmup)
+        template = KERNEL_TEMPLATES.get(key, options, plan, env, imports)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix="grade-", dir=scratch_folder(plan)))
-        workdir = tmp / "work"
-        workdir.mkdir()
-        launch = kernel_launch(workdir, tmp / "runtime", options,
-                               {protocol.SALT_VARIABLE: salt}, plan)
+        if template is not None:
+            tmp = template.new_folder()
+            launch = forked_launch(template, tmp, options, plan)
+        else:
+            tmp = Path(tempfile.mkdtemp(prefix="grade-", dir=scratch_folder(plan)))
+            (tmp / "work").mkdir()
+            launch = kernel_launch(tmp / "work", tmp / "runtime", options, env, plan)
     except BaseException:
         if plan.cleanup:
             plan.cleanup()
@@ -367,7 +393,72 @@ def new_kernel(options: Options, salt: str, warmup: str = "") -> Kernel:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    return Kernel(launch, workdir, options.limits, warmup, cleanup)
+    return Kernel(launch, tmp / "work", options.limits, warmup, cleanup)
+
+
+class _Templates:
+    """This process's kernel templates: one per kind of kernel, the few asked for last.
+
+    Ending a template ends the kernels it forked that still run, so a template is ended only
+    when more kinds than :attr:`KEEP` were asked for since it was last used (jobs come grouped
+    by assignment: a process needs one at a time).
+    """
+
+    KEEP = 3
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._templates: collections.OrderedDict = collections.OrderedDict()
+        self._refused: set = set()
+
+    def get(self, key, options: Options, plan, env: dict[str, str], imports):
+        """The template for ``key`` (started now if needed), or None where kernels cannot be
+        forked here (no sandbox, a control group entered by command, or a template that failed
+        to start: the reason is logged once)."""
+        from .forkserver import TemplateError
+        from .sandbox import start_template
+
+        with self._lock:
+            template = self._templates.pop(key, None)
+            if template is not None and template.alive():
+                self._templates[key] = template
+                return template
+            if template is not None:
+                template.close()
+            if key in self._refused:
+                return None
+            try:
+                template = start_template(options, plan, env, list(imports))
+            except (TemplateError, OSError) as exc:
+                log.warning("kernels are started one by one (no kernel template): %s", exc)
+                template = None
+            if template is None:
+                self._refused.add(key)
+                return None
+            self._templates[key] = template
+            while len(self._templates) > self.KEEP:
+                self._templates.popitem(last=False)[1].close()
+            return template
+
+    def close(self) -> None:
+        """End every template (and with them any kernel they forked that still runs)."""
+        with self._lock:
+            templates, self._templates = list(self._templates.values()), \
+                collections.OrderedDict()
+        for template in templates:
+            template.close()
+
+
+KERNEL_TEMPLATES = _Templates()
+"""This process's kernel template (see :mod:`grader.forkserver`)."""
+atexit.register(KERNEL_TEMPLATES.close)
+multiprocessing.util.Finalize(KERNEL_TEMPLATES, KERNEL_TEMPLATES.close, exitpriority=50)
+
+
+def close_kernels() -> None:
+    """Shut down this process's kernels started ahead and its kernel templates (after a batch)."""
+    KERNELS.close()
+    KERNEL_TEMPLATES.close()
 
 
 def _kernel_key(options: Options, salt: str, warmup: str) -> tuple:
@@ -383,7 +474,8 @@ def _execute(artifact: RunArtifact, assembled, job: Job, options: Options, input
     """
     warmup = warmup_code(assignment)
     key = _kernel_key(options, artifact.salt, warmup)
-    make = functools.partial(new_kernel, options, artifact.salt, warmup)
+    make = functools.partial(new_kernel, options, artifact.salt, warmup,
+                             tuple(setup_imports(assignment)), fresh)
     if fresh:
         KERNELS.close()
     kernel, waited = KERNELS.take(key, make)

@@ -14,6 +14,7 @@ network at all.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -71,6 +72,14 @@ class LimitPlan:
     prefix: list[str] = field(default_factory=list)
     cleanup: Callable[[], None] | None = None
     applied: list[str] = field(default_factory=list)
+    rlimits: dict[str, int] = field(default_factory=dict)
+    """The same resource limits for a kernel that sets them itself (a forked kernel): ``AS``,
+    ``CORE``, ``FSIZE``, ``NPROC`` -> value; only those the prefix sets."""
+    procs: list[Path] = field(default_factory=list)
+    """``cgroup.procs`` files a forked kernel's process is put into (its control groups)."""
+    needs_command: bool = False
+    """The control group is entered only by starting the kernel through the prefix (a systemd
+    scope): a forked kernel cannot be capped this way."""
 
     @property
     def counts_tmpfs(self) -> bool:
@@ -135,20 +144,25 @@ def resource_limits(limits) -> LimitPlan:
     plan = LimitPlan()
     prlimit = shutil.which("prlimit")
     if prlimit:
-        plan.prefix = [prlimit, f"--as={limits.memory_mb * 1024 * 1024}", "--core=0",
-                       f"--fsize={limits.file_mb * 1024 * 1024}"]
+        plan.rlimits = {"AS": limits.memory_mb * 1024 * 1024, "CORE": 0,
+                        "FSIZE": limits.file_mb * 1024 * 1024}
+        plan.prefix = [prlimit, f"--as={plan.rlimits['AS']}", "--core=0",
+                       f"--fsize={plan.rlimits['FSIZE']}"]
         plan.applied.append(f"address space {limits.memory_mb} MB")
         plan.applied.append(f"files {limits.file_mb} MB each")
     group = kernel_group(limits.memory_mb, limits.processes)
     if prlimit and os.geteuid() != 0 and not any(a.startswith("processes")
                                                  for a in group.applied):
         # RLIMIT_NPROC counts all of the user's processes: allow the current ones plus ours.
-        plan.prefix.append(f"--nproc={_user_processes() + limits.processes}")
+        plan.rlimits["NPROC"] = _user_processes() + limits.processes
+        plan.prefix.append(f"--nproc={plan.rlimits['NPROC']}")
         plan.applied.append(f"processes {limits.processes} (RLIMIT_NPROC)")
     if prlimit:
         plan.prefix.append("--")
     plan.prefix = group.prefix() + plan.prefix
     plan.applied += group.applied
+    plan.procs = list(group.procs)
+    plan.needs_command = bool(group.command)
     plan.cleanup = group.cleanup if group.folders else None
     return plan
 
@@ -182,15 +196,20 @@ def _package_roots() -> list[Path]:
     return [Path(dltrain.__file__).resolve().parent.parent]
 
 
-def _bwrap_launch(workdir: Path, runtime_dir: Path, extra_env: dict[str, str],
-                  limits) -> KernelLaunch:
-    workdir = workdir.resolve()
-    runtime_dir = runtime_dir.resolve()
-    home = "/tmp/home"
-    argv = [bwrap_path(), "--die-with-parent", "--unshare-all",
-            "--cap-drop", "ALL", "--hostname", "sandbox",
-            "--proc", "/proc", "--dev", "/dev",
-            "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp", "--dir", home]
+def bwrap_argv(writable: list[Path], chdir: Path, env: dict[str, str], limits,
+               uid: int | None = None) -> list[str]:
+    """The bubblewrap command (up to ``--``) of a sandbox: the system, this Python and ``dltrain``
+    read-only, ``writable`` folders bound read-write at their own paths, a private capped
+    ``/tmp``, no network, its own processes; ``env`` is its whole environment. With ``uid``, the
+    sandbox's user id (a kernel template forks kernels into user namespaces of their own, which
+    the user id 0 may not map)."""
+    home = env.get("HOME", "/tmp/home")
+    argv = [bwrap_path(), "--die-with-parent", "--unshare-all"]
+    if uid is not None:
+        argv += ["--unshare-user", "--uid", str(uid), "--gid", str(uid)]
+    argv += ["--cap-drop", "ALL", "--hostname", "sandbox",
+             "--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp", "--dir", home]
     for path in ("/usr", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
                  "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
                  "/etc/alternatives", "/etc/fonts"):
@@ -204,13 +223,67 @@ def _bwrap_launch(workdir: Path, runtime_dir: Path, extra_env: dict[str, str],
             argv += ["--ro-bind", link, link]
     for root in _python_roots() + _package_roots():
         argv += ["--ro-bind", str(root), str(root)]
-    argv += ["--bind", str(workdir), str(workdir), "--bind", str(runtime_dir), str(runtime_dir),
-             "--chdir", str(workdir), "--clearenv"]
-    env = {"HOME": home, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-           "LANG": "C.UTF-8", "MPLCONFIGDIR": f"{home}/.matplotlib",
-           "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": f"{home}/.ipython", **KERNEL_ENV,
-           **extra_env}
+    for folder in writable:
+        argv += ["--bind", str(folder), str(folder)]
+    argv += ["--chdir", str(chdir), "--clearenv"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    return KernelLaunch(argv=argv + ["--"] + kernel_argv(), env={}, transport="ipc",
+    return argv + ["--"]
+
+
+def sandbox_env(extra_env: dict[str, str]) -> dict[str, str]:
+    """The whole environment of a sandboxed kernel."""
+    home = "/tmp/home"
+    return {"HOME": home, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "LANG": "C.UTF-8", "MPLCONFIGDIR": f"{home}/.matplotlib",
+            "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": f"{home}/.ipython", **KERNEL_ENV,
+            **extra_env}
+
+
+def _bwrap_launch(workdir: Path, runtime_dir: Path, extra_env: dict[str, str],
+                  limits) -> KernelLaunch:
+    workdir = workdir.resolve()
+    runtime_dir = runtime_dir.resolve()
+    argv = bwrap_argv([workdir, runtime_dir], workdir, sandbox_env(extra_env), limits)
+    return KernelLaunch(argv=argv + kernel_argv(), env={}, transport="ipc",
                         runtime_dir=runtime_dir, sandboxed=True, interrupt_mode="message")
+
+
+def start_template(options, plan: LimitPlan, extra_env: dict[str, str], imports: list[str]):
+    """A kernel template (:class:`grader.forkserver.Template`) that has imported ``imports``,
+    in a sandbox whose only writable host folder is its spool; None where kernels cannot be
+    forked here: no sandbox (forking serves sandboxed kernels only), or a control group that
+    only a command can enter."""
+    from .forkserver import SANDBOX_UID, Template, new_spool
+
+    if options.sandbox == "off" or not sandbox_works() or plan.needs_command:
+        return None
+    spool = new_spool(scratch_folder(plan))
+    env = sandbox_env({**extra_env, "GRADER_TEMPLATE_IMPORTS": json.dumps(imports)})
+    argv = bwrap_argv([spool], spool, env, options.limits, uid=SANDBOX_UID)
+    try:
+        return Template(argv, spool, options.limits.startup_timeout)
+    except BaseException:
+        shutil.rmtree(spool, ignore_errors=True)
+        raise
+
+
+def forked_launch(template, folder: Path, options, plan: LimitPlan) -> KernelLaunch:
+    """How to start one kernel forked from ``template``, in ``folder`` (from its
+    :meth:`~grader.forkserver.Template.new_folder`), with the limits of ``plan``."""
+    from .forkserver import ForkRequest
+
+    request = ForkRequest(folder, options.limits.tmp_mb * 1024 * 1024, dict(plan.rlimits))
+
+    def place(host_pid: int) -> None:
+        for procs in plan.procs:
+            procs.write_text(str(host_pid))
+
+    launch = KernelLaunch(argv=["forked-kernel", "-f", "{connection_file}"], env={},
+                          transport="ipc", runtime_dir=request.runtime_dir, sandboxed=True,
+                          interrupt_mode="message",
+                          start=functools.partial(template.fork, request, place=place))
+    launch.cleanup = plan.cleanup
+    launch.limits_applied = list(plan.applied) + [
+        f"sandbox /tmp {options.limits.tmp_mb} MB"]
+    return launch
