@@ -79,9 +79,12 @@ myself = os.readlink("/proc/self")   # this kernel's pid in the template's names
 for name in os.listdir("/proc"):
     if name.isdigit() and name != myself:
         for what in ("environ", "mem", "root/etc", "cwd"):
+            target = f"/proc/{name}/{what}"
             try:
-                target = f"/proc/{name}/{what}"
-                (os.listdir if what in ("root/etc", "cwd") else lambda p: open(p, "rb").read(1))(target)
+                if what in ("root/etc", "cwd"):
+                    os.listdir(target)
+                else:
+                    open(target, "rb").read(1)
                 report["read"].append(target)
             except OSError:
                 pass
