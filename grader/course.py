@@ -83,6 +83,17 @@ class Assignment:
 
         return build_namespace(self.source)
 
+    def prepare_judging(self, diagnose: bool = True) -> None:
+        """Build the reference (and, with ``diagnose``, the catalogue's variants) now, while this
+        process waits anyway (for its first kernel to start). A failure is left for judging to
+        meet again and report."""
+        try:
+            _ = self.namespace
+            if diagnose:
+                _ = self.variants
+        except Exception:  # noqa: BLE001, S110 (judging builds it again and says why it fails)
+            pass
+
     @functools.cached_property
     def variants(self) -> tuple[Variant, ...]:
         """The catalogue's known-wrong implementations that name mistakes, built once."""

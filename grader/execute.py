@@ -114,9 +114,14 @@ KERNEL_LAUNCHER = (
     "kernelapp.launch_new_instance()\n")
 
 
+KERNEL_ARGS = ["--HistoryManager.enabled=False"]
+"""Options of every grading kernel: no history database (IPython writes each cell to SQLite, a
+fifth of the cost of running a short cell; ``In`` and ``_ih`` are kept in memory all the same)."""
+
+
 def kernel_argv() -> list[str]:
     """The command that starts a grading kernel of this Python (``{connection_file}`` inside)."""
-    return [sys.executable, "-c", KERNEL_LAUNCHER, "-f", "{connection_file}"]
+    return [sys.executable, "-c", KERNEL_LAUNCHER, "-f", "{connection_file}", *KERNEL_ARGS]
 
 
 def plain_launch(workdir: Path, env: dict[str, str] | None = None) -> KernelLaunch:
@@ -364,7 +369,7 @@ async def _reply_to(kc, msg_id: str, timeout: float) -> bool:
 
 
 async def _shutdown(kernel: Kernel) -> None:
-    if kernel.km is not None:
+    if kernel.km is not None and not kernel.cpu:
         kernel.cpu = _kernel_cpu(kernel.km)
     try:
         if kernel.kc is not None:
@@ -445,6 +450,7 @@ class KernelPool:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ahead: list[tuple[object, Kernel, concurrent.futures.Future]] = []
+        self._ending: list[concurrent.futures.Future] = []
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -476,9 +482,11 @@ class KernelPool:
         with self._lock:
             return sum(1 for entry in self._ahead if entry[0] == key)
 
-    def take(self, key, make: Callable[[], Kernel]) -> tuple[Kernel, float]:
+    def take(self, key, make: Callable[[], Kernel],
+             meanwhile: Callable[[], None] | None = None) -> tuple[Kernel, float]:
         """A booted kernel for ``key`` (started ahead, or now with ``make``) and the seconds
-        this call waited for it; kernels started ahead for other keys are shut down."""
+        this call waited for it; kernels started ahead for other keys are shut down.
+        ``meanwhile`` is called while the kernel boots (work that would otherwise wait)."""
         started = time.monotonic()
         with self._lock:
             found = next((entry for entry in self._ahead if entry[0] == key), None)
@@ -495,6 +503,8 @@ class KernelPool:
         else:
             kernel = make()
             booting = self._call(_boot(kernel))
+        if meanwhile is not None:
+            meanwhile()
         try:
             booting.result(timeout=kernel.limits.startup_timeout * 2 + 30)
         except Exception as exc:  # noqa: BLE001 (the boot's own failures are in kernel.problem)
@@ -503,21 +513,36 @@ class KernelPool:
 
     def run(self, kernel: Kernel, nb: NotebookNode, skip: frozenset[int] = frozenset(),
             private: frozenset[int] = frozenset()):
-        """Run ``nb`` on ``kernel`` (from :meth:`take`), then shut it down and clean up."""
+        """Run ``nb`` on ``kernel`` (from :meth:`take`) and return what it observed; the kernel
+        is then shut down and its folders removed in the background (:meth:`drain` waits)."""
         if kernel.used:
             raise RuntimeError("a kernel runs one notebook only")
         try:
-            return self._call(self._run_and_shutdown(kernel, nb, skip, private)).result()
-        finally:
-            if kernel.cleanup:
-                kernel.cleanup()
+            result = self._call(self._run_and_measure(kernel, nb, skip, private)).result()
+        except BaseException:
+            self._call(_end(kernel)).result()
+            raise
+        ending = self._call(_end(kernel))
+        with self._lock:
+            self._ending = [f for f in self._ending if not f.done()] + [ending]
+        return result
 
     @staticmethod
-    async def _run_and_shutdown(kernel, nb, skip, private):
-        try:
-            return await _run_on(kernel, nb, skip, private)
-        finally:
-            await _shutdown(kernel)
+    async def _run_and_measure(kernel, nb, skip, private):
+        result = await _run_on(kernel, nb, skip, private)
+        if kernel.km is not None:
+            kernel.cpu = _kernel_cpu(kernel.km)   # before the kill
+        return result
+
+    def drain(self) -> None:
+        """Wait until every kernel that has run is shut down and its folders removed."""
+        with self._lock:
+            ending, self._ending = self._ending, []
+        for future in ending:
+            try:
+                future.result(timeout=120)
+            except Exception:  # noqa: BLE001 (best effort, as the shutdown itself)
+                pass
 
     def discard(self, kernel: Kernel) -> None:
         """Shut down a kernel from :meth:`take` without running anything on it."""
@@ -542,12 +567,22 @@ class KernelPool:
             kernel.cleanup()
 
     def close(self) -> None:
-        """Shut down every kernel started ahead and not taken (at the latest when the process
-        ends)."""
+        """Shut down every kernel started ahead and not taken, and wait for those that ran (at
+        the latest when the process ends)."""
         with self._lock:
             ahead, self._ahead = self._ahead, []
         for _, kernel, booting in ahead:
             self._discard(kernel, booting)
+        self.drain()
+
+
+async def _end(kernel: Kernel) -> None:
+    """Shut a kernel down, then remove what was made for it (in a thread: it may wait)."""
+    try:
+        await _shutdown(kernel)
+    finally:
+        if kernel.cleanup:
+            await asyncio.to_thread(kernel.cleanup)
 
 
 KERNELS = KernelPool()

@@ -33,6 +33,8 @@ from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 
+from .execute import KERNEL_ARGS
+
 TEMPLATE_SOURCE = (Path(__file__).parent / "kernel_template.py").read_text()
 SANDBOX_UID = 1000
 """The template's user id inside its sandbox. Not 0: a process may map only its own user id into
@@ -70,16 +72,29 @@ class Template:
 
     def __init__(self, argv: list[str], spool: Path, startup_timeout: float = 60.0):
         self.spool = spool
+        self.startup_timeout = startup_timeout
+        self.failure = ""
+        """Why the template did not start (empty while it has not failed)."""
+        self._ready = False
         self._lock = threading.Lock()
         self._pending = b""
+        # not waited for here: its imports take a while, and the first fork waits for them
         self.process = subprocess.Popen(argv + [sys.executable, "-c", TEMPLATE_SOURCE],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, start_new_session=True,
                                         bufsize=0)
-        reply = self._reply(startup_timeout)
-        if not reply.get("ready"):
-            self.close()
-            raise TemplateError(f"the kernel template did not start: {reply}")
+
+    def _wait_ready(self) -> None:
+        """Wait (once, under the lock) for the template to say it has done its imports."""
+        if self._ready:
+            return
+        if not self.failure:
+            reply = self._reply(self.startup_timeout)
+            self._ready = bool(reply.get("ready"))
+            if not self._ready:
+                self.failure = f"the kernel template did not start: {reply.get('error', reply)}"
+        if self.failure:
+            raise TemplateError(self.failure)
 
     def new_folder(self) -> Path:
         """A fresh folder in the spool for one kernel, with ``work`` and ``runtime`` inside."""
@@ -97,8 +112,10 @@ class Template:
         message = {"spool": str(self.spool), "folder": str(request.folder),
                    "cwd": str(request.workdir), "connection_file": connection_file,
                    "log": str(request.runtime_dir / "kernel.log"), "go": str(go),
-                   "tmp_bytes": request.tmp_bytes, "rlimits": request.rlimits}
+                   "tmp_bytes": request.tmp_bytes, "rlimits": request.rlimits,
+                   "kernel_args": KERNEL_ARGS}
         with self._lock:
+            self._wait_ready()
             if self.process.poll() is not None:
                 raise TemplateError("the kernel template has ended")
             self.process.stdin.write((json.dumps(message) + "\n").encode())
@@ -135,7 +152,7 @@ class Template:
             return {"error": f"an unreadable answer: {line[:200]!r}"}
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.process.poll() is None and not self.failure
 
     def close(self) -> None:
         """End the template (its kernels end with their own init) and remove its spool."""

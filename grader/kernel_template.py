@@ -174,7 +174,8 @@ def _run_kernel(request):
     if numpy is not None:
         numpy.random.seed()   # numpy's global state, like a fresh interpreter's, is not shared
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"],
+                *[str(arg) for arg in request["kernel_args"]]]
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()
@@ -190,7 +191,9 @@ def _kernel_init(request):
     if answer != b"1":
         os._exit(3)
     for name, value in request["rlimits"].items():
-        resource.setrlimit(_RLIMITS[name], (int(value), int(value)))
+        _, hard = resource.getrlimit(_RLIMITS[name])
+        value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
+        resource.setrlimit(_RLIMITS[name], (value, value))
     _drop_capabilities()
     kernel = os.fork()
     if kernel == 0:

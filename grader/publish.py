@@ -9,15 +9,14 @@ appears, only their names and verdicts.
 
 from __future__ import annotations
 
-import base64
 import csv
 import functools
 import hashlib
-import io
 import json
 import re
 from collections import Counter
 from collections.abc import Sequence
+from html import escape
 from pathlib import Path
 
 import jinja2
@@ -179,6 +178,22 @@ def _markdown(text: str) -> Markup:
     """Markdown to HTML with any raw HTML escaped (cells the student added are rendered too)."""
     if len(text) > MAX_MARKDOWN_CHARS:
         return _plain(text)
+    if len(text) <= MAX_CACHED_MARKDOWN_CHARS:
+        return _markdown_cached(text)
+    return _markdown_uncached(text)
+
+
+MAX_CACHED_MARKDOWN_CHARS = 20_000
+"""Markdown cells up to this size are rendered once per process (the instructor's cells recur
+in every student's feedback page); the cache holds at most 1024 of them."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _markdown_cached(text: str) -> Markup:
+    return _markdown_uncached(text)
+
+
+def _markdown_uncached(text: str) -> Markup:
     try:
         return Markup(_markdown_renderer()(text))   # escape=True: no raw HTML gets through
     except Exception:  # mistune is nbconvert's dependency; plain text is a fine fallback
@@ -320,7 +335,7 @@ def write_report(results: Sequence[SubmissionResult], path: Path, meta: dict,
         mine = [r for r in graded if r.assignment == aid]
         entry = {"aid": aid, "chart": "", "rates": [], "mistakes": []}
         if mine:
-            entry["chart"] = base64.b64encode(_plot_assignment(mine, aid)).decode()
+            entry["chart"] = _chart_svg(mine, aid)
             entry["rates"] = _rates(mine)
             entry["mistakes"] = _misconceptions(mine, aid, sections)
         assignments.append(entry)
@@ -361,33 +376,61 @@ def _misconceptions(results, aid, sections) -> list[dict]:
     return rows
 
 
-def _plot_assignment(results, aid: str) -> bytes:
-    import matplotlib
+def _chart_svg(results, aid: str) -> Markup:
+    """Two charts as inline SVG: the pass rate of each exercise (bars), and the distribution of
+    total scores (one bar per whole point when the maximum is at most 40, else 20 bins).
 
-    matplotlib.use("Agg", force=False)
-    import numpy as np
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    fig = Figure(figsize=(10, 3.2), layout="constrained")
-    ax_rate, ax_hist = fig.subplots(1, 2, width_ratios=[3, 2])
+    Drawn by hand rather than with matplotlib: a report has one per assignment, and importing
+    and drawing with matplotlib cost the grading run most of a second at its very end.
+    """
     names = [e.grade_id for e in results[0].exercises]
     rates = [100 * sum(r.exercises[k].status == "passed" for r in results) / len(results)
              for k in range(len(names))]
-    ax_rate.barh(names[::-1], rates[::-1], color="#4C72B0")
-    ax_rate.set_xlim(0, 100)
-    ax_rate.set_xlabel("students who passed (%)")
-    ax_rate.set_title(f"{aid}: pass rate per exercise")
     totals = [r.total for r in results]
     top = max(r.max_points for r in results) or 1
-    # one bar per whole point when that is few enough, so each bar sits on its score
-    bins = np.arange(-0.5, top + 1.0, 1.0) if top <= 40 else np.linspace(0, top, 21)
-    ax_hist.hist(totals, bins=bins, color="#55A868", rwidth=0.85)
-    ax_hist.set_xlim(bins[0], bins[-1])
-    ax_hist.set_xlabel(f"score (out of {top:g})")
-    ax_hist.set_ylabel("students")
-    ax_hist.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_hist.set_title("score distribution")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
-    return buffer.getvalue()
+    if top <= 40:
+        edges = [k - 0.5 for k in range(int(top) + 2)]
+    else:
+        edges = [top * k / 20 for k in range(21)]
+    counts = [0] * (len(edges) - 1)
+    for total in totals:
+        index = next((k for k in range(len(counts)) if total < edges[k + 1]), len(counts) - 1)
+        counts[index] += 1
+    row, label_w, bar_w, gap, hist_w = 18, 230, 260, 60, 300
+    height = max(150, row * len(names) + 60)
+    plot_h = height - 60
+    full_w = label_w + bar_w + gap + hist_w + 20
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{full_w}" height="{height}"'
+             f'  font-family="sans-serif" font-size="11" role="img" '
+             f'aria-label="{escape(aid)}: pass rate per exercise and score distribution">',
+             f'<text x="{label_w}" y="14" font-weight="bold">{escape(aid)}: pass rate per '
+             'exercise</text>']
+    for k, (name, rate) in enumerate(zip(names, rates)):
+        y = 24 + k * row
+        parts.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">'
+                     f'{escape(name)}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{bar_w * rate / 100:.1f}" '
+                     f'height="{row - 5}" fill="#4C72B0"><title>{rate:.0f}%</title></rect>')
+        parts.append(f'<text x="{label_w + bar_w * rate / 100 + 4:.1f}" y="{y + 12}">'
+                     f'{rate:.0f}%</text>')
+    left = label_w + bar_w + gap
+    parts.append(f'<text x="{left}" y="14" font-weight="bold">score distribution (out of '
+                 f'{top:g}; students per bar)</text>')
+    most = max(counts) or 1
+    width = hist_w / len(counts)
+    for k, count in enumerate(counts):
+        bar_h = plot_h * count / most
+        low, high = edges[k], edges[k + 1]
+        what = f"{(low + high) / 2:g}" if top <= 40 else f"{low:g} to {high:g}"
+        parts.append(f'<rect x="{left + k * width + 0.1 * width:.1f}" '
+                     f'y="{24 + plot_h - bar_h:.1f}" width="{0.8 * width:.1f}" '
+                     f'height="{bar_h:.1f}" fill="#55A868"><title>score {what}: {count} '
+                     f'student(s)</title></rect>')
+    baseline = 24 + plot_h
+    parts.append(f'<line x1="{left}" y1="{baseline}" x2="{left + hist_w}" y2="{baseline}" '
+                 'stroke="#333"/>')
+    parts.append(f'<text x="{left}" y="{baseline + 14}">{edges[0] + (0.5 if top <= 40 else 0):g}'
+                 f'</text><text x="{left + hist_w}" y="{baseline + 14}" text-anchor="end">'
+                 f'{top:g}</text><text x="{left - 4}" y="30" text-anchor="end">{most}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -425,6 +425,10 @@ class _Templates:
                 return template
             if template is not None:
                 template.close()
+                if template.failure:   # it never started: it would not start again
+                    log.warning("kernels are started one by one (no kernel template): %s",
+                                template.failure)
+                    self._refused.add(key)
             if key in self._refused:
                 return None
             try:
@@ -478,7 +482,10 @@ def _execute(artifact: RunArtifact, assembled, job: Job, options: Options, input
                              tuple(setup_imports(assignment)), fresh)
     if fresh:
         KERNELS.close()
-    kernel, waited = KERNELS.take(key, make)
+    # the first kernel of a process waits for its template's imports: meanwhile, build what
+    # judging will need (later, a kernel started ahead is ready and this has nothing to do)
+    kernel, waited = KERNELS.take(key, make,
+                                  meanwhile=lambda: assignment.prepare_judging(options.diagnose))
     clock.lap("kernel_wait")
     clock.add("kernel_boot", kernel.boot_seconds)
     clock.add("kernel_imports", kernel.warmup_seconds)

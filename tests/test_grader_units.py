@@ -483,3 +483,35 @@ def test_judging_or_publishing_an_ungraded_folder_says_to_grade_it_first(stage, 
 
     with pytest.raises(batch.GradingCannotRun, match="grade it first"):
         getattr(batch, stage)(tmp_path)
+
+
+# ------------------------------------------------------------------ the report's chart
+
+def test_the_report_chart_draws_each_rate_and_every_student():
+    """One bar per exercise, as long as its pass rate; one histogram bar per whole point, the
+    students stacked where their totals fall; names escaped."""
+    import xml.dom.minidom
+
+    from grader.model import ExerciseResult, SubmissionResult
+    from grader.publish import _chart_svg
+
+    def student(name, passed):   # two exercises of 1 point each
+        return SubmissionResult(name, "00_inputs", status="graded", exercises=[
+            ExerciseResult("test_<a>", "a", 1.0, 1.0 if passed[0] else 0.0,
+                           "passed" if passed[0] else "failed"),
+            ExerciseResult("test_b", "b", 1.0, 1.0 if passed[1] else 0.0,
+                           "passed" if passed[1] else "failed")])
+
+    results = [student("x", (1, 1)), student("y", (1, 0)), student("z", (0, 0)),
+               student("w", (1, 0))]
+    svg = str(_chart_svg(results, "00_inputs"))
+    dom = xml.dom.minidom.parseString(svg)   # well-formed: the name "test_<a>" is escaped
+    assert "test_&lt;a&gt;" in svg
+    bars = [r for r in dom.getElementsByTagName("rect") if r.getAttribute("fill") == "#4C72B0"]
+    widths = [float(r.getAttribute("width")) for r in bars]
+    assert len(bars) == 2 and widths[0] == pytest.approx(3 * widths[1]), "75% and 25%"
+    hist = [r for r in dom.getElementsByTagName("rect") if r.getAttribute("fill") == "#55A868"]
+    titles = [r.getElementsByTagName("title")[0].firstChild.data for r in hist]
+    assert titles == ["score 0: 1 student(s)", "score 1: 2 student(s)", "score 2: 1 student(s)"]
+    heights = [float(r.getAttribute("height")) for r in hist]
+    assert heights[1] == pytest.approx(2 * heights[0]) and heights[0] == heights[2]

@@ -131,6 +131,7 @@ def test_kernels_started_ahead_are_fresh_and_used_once(tmp_path):
             "copied", "after", "the", "start", "False", "True", "True", "my-salt"]
         with pytest.raises(RuntimeError, match="one notebook only"):
             pool.run(kernel, nb)
+        pool.drain()
         assert not kernel.workdir.exists(), "its folders are removed after its run"
     finally:
         pool.close()
