@@ -226,9 +226,9 @@ def _split(out: Path, course: Course) -> list[tuple[str, float, str]]:
         ("reading and assembling the notebook", timing("read") + timing("assemble"), ""),
         ("waiting for a kernel (on the critical path)", timing("kernel_wait"),
          "a kernel started ahead is ready, or nearly"),
-        ("  its start, sandbox and imports (overlapped)", timing("kernel_boot"),
-         f"{timing('kernel_boot_cpu'):.2f} CPU s, of which imports "
-         f"{timing('kernel_imports'):.2f} s wall"),
+        ("  its fork (or start), sandbox, warm-up (overlapped)", timing("kernel_boot"),
+         f"{timing('kernel_boot_cpu'):.2f} CPU s, of which warm-up "
+         f"{timing('kernel_imports'):.2f} s wall (imports done by the template)"),
         ("copying the student's files", timing("files"), ""),
         ("setup cell (its imports were done at start)",
          mean(cells(a, {CellRole.INSTRUCTOR}, True) for a in artifacts), ""),

@@ -80,7 +80,8 @@ def run_task(task: Task) -> str:
     job = task.job
     if task.inputs.files is None:
         job = dataclasses.replace(job, folder=None)   # a path of the instructor's machine
-    artifact = run_job(job, assignment, task.options, task.inputs)
+    artifact = run_job(job, assignment, dataclasses.replace(task.options, judges_here=False),
+                       task.inputs)
     artifact.job = task.job
     return json.dumps(encode_artifact(artifact), sort_keys=True)
 

@@ -108,7 +108,7 @@ class Template:
         """Fork a kernel; ``place(host_pid)`` puts its init into its control group before it
         is told to go. Returns the init's process, which lives as long as the kernel."""
         go = request.runtime_dir / "go"
-        os.mkfifo(go, 0o666)
+        os.mkfifo(go, 0o600)
         message = {"spool": str(self.spool), "folder": str(request.folder),
                    "cwd": str(request.workdir), "connection_file": connection_file,
                    "log": str(request.runtime_dir / "kernel.log"), "go": str(go),

@@ -217,6 +217,10 @@ def _fork_kernel(request):
     if child == 0:
         try:
             os.close(read_end)
+            null = os.open("/dev/null", os.O_RDWR)
+            os.dup2(null, 0)   # the template's requests and replies are not this child's
+            os.dup2(null, 1)
+            os.close(null)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             _isolate(request)
             init = os.fork()

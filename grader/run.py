@@ -67,6 +67,9 @@ class Options:
     warm_kernels: int = 1
     """Fresh kernels each grading process starts ahead of need, so that the next submission
     finds one ready (0: start each kernel when its submission comes). Each is used once."""
+    judges_here: bool = True
+    """This process judges the runs (local grading): it builds the reference and the catalogue
+    while its first kernel starts. A cluster worker only runs them."""
     fork_kernels: bool = True
     """Fork each sandboxed kernel from a template that did the assignment's imports once
     (:mod:`grader.forkserver`): the same isolation and results as an interpreter started per
@@ -484,8 +487,9 @@ def _execute(artifact: RunArtifact, assembled, job: Job, options: Options, input
         KERNELS.close()
     # the first kernel of a process waits for its template's imports: meanwhile, build what
     # judging will need (later, a kernel started ahead is ready and this has nothing to do)
-    kernel, waited = KERNELS.take(key, make,
-                                  meanwhile=lambda: assignment.prepare_judging(options.diagnose))
+    prepare = (lambda: assignment.prepare_judging(options.diagnose)) if options.judges_here \
+        else None
+    kernel, waited = KERNELS.take(key, make, meanwhile=prepare)
     clock.lap("kernel_wait")
     clock.add("kernel_boot", kernel.boot_seconds)
     clock.add("kernel_imports", kernel.warmup_seconds)
