@@ -36,6 +36,7 @@ import os
 import resource
 import select
 import signal
+import stat
 import sys
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -126,16 +127,30 @@ def _isolate(request):
     spool, folder = request["spool"], request["folder"]
     if os.path.dirname(folder) != spool:
         raise ValueError("the kernel's folder must lie directly in the spool")
-    # held open: the fresh /tmp or /dev/shm below may cover the spool (it lies in one of them)
-    own = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+    # The fresh /tmp and /dev/shm below cover whatever the sandbox bound beneath them (this
+    # Python or the course, when they live under /tmp; the spool): held open here, the kernel's
+    # own folder and those mounts (not the spool) are bound back at their paths.
+    fresh_points = ("/tmp", "/dev/shm")
+    beneath = [point for point, _ in _mount_points()
+               if point.startswith(tuple(p + "/" for p in fresh_points))
+               and point != spool and not point.startswith(spool + "/")]
+    outermost = [point for point in sorted(beneath, key=len)
+                 if not any(point.startswith(other + "/") for other in beneath)]
+    held = [(point, os.open(point, os.O_PATH)) for point in outermost]
+    held.append((folder, os.open(folder, os.O_PATH | os.O_DIRECTORY)))
     fresh = MS_NOSUID | MS_NODEV
-    _mount("tmpfs", "/tmp", "tmpfs", fresh, f"size={int(request['tmp_bytes'])},mode=1777")
-    _mount("tmpfs", "/dev/shm", "tmpfs", fresh, f"size={int(request['tmp_bytes'])},mode=1777")
+    for point in fresh_points:
+        _mount("tmpfs", point, "tmpfs", fresh, f"size={int(request['tmp_bytes'])},mode=1777")
     if os.path.isdir(spool):   # still visible: cover every kernel's folder
         _mount("tmpfs", spool, "tmpfs", fresh, "size=65536,mode=755")
-    os.makedirs(folder)
-    _mount(f"/proc/self/fd/{own}", folder, None, MS_BIND | MS_REC)
-    os.close(own)
+    for point, fd in held:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            os.makedirs(point, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(point), exist_ok=True)
+            os.close(os.open(point, os.O_WRONLY | os.O_CREAT, 0o600))
+        _mount(f"/proc/self/fd/{fd}", point, None, MS_BIND | MS_REC)
+        os.close(fd)
     writable = {"/tmp", "/dev/shm", folder}
     for point, flags in _mount_points():
         if point in writable or point.startswith(folder + "/") or flags & MS_RDONLY:

@@ -186,6 +186,33 @@ def test_a_forked_kernel_is_capped_and_interruptible():
         KERNEL_TEMPLATES.close()
 
 
+@needs_sandbox
+@pytest.mark.kernel
+def test_what_the_sandbox_binds_under_tmp_stays_visible_and_read_only(tmp_path, monkeypatch):
+    """A forked kernel gets a fresh /tmp; a folder the sandbox binds beneath /tmp (this Python,
+    or the course, when they live there) is bound back, read-only."""
+    import grader.sandbox as sandbox
+
+    extra = tmp_path / "course-under-tmp"   # pytest's tmp_path lies under /tmp
+    extra.mkdir()
+    (extra / "data.txt").write_text("bound back")
+    roots = sandbox._package_roots()
+    monkeypatch.setattr(sandbox, "_package_roots", lambda: roots + [extra])
+    options = Options(limits=Limits(cell_timeout=30))
+    pool = KernelPool()
+    try:
+        kernel, _ = pool.take("k", lambda: _forked(options, salt="under-tmp"))
+        executed, runs, problem = pool.run(kernel, _notebook(
+            f"print(open({str(extra / 'data.txt')!r}).read())",
+            f"open({str(extra / 'planted.txt')!r}, 'w')"))
+        assert not problem and _printed(executed, 0).strip() == "bound back"
+        assert runs[1].status == CellStatus.ERROR and "Read-only" in runs[1].evalue
+        assert not (extra / "planted.txt").exists()
+    finally:
+        pool.close()
+        KERNEL_TEMPLATES.close()
+
+
 def test_without_a_template_kernels_start_one_by_one(monkeypatch, caplog):
     """A template that cannot start leaves grading to kernels started from scratch, said once."""
     import grader.run as run
