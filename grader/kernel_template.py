@@ -4,7 +4,7 @@ This file is not imported by the grader. Its text is the program of the template
 :mod:`grader.forkserver` starts with ``python -c`` inside bubblewrap; only the standard library,
 ipykernel and the course's modules are importable there. Starting a kernel from scratch costs an
 interpreter start and every import (about 0.9 CPU seconds); forking this process, whose imports
-are done, costs a few milliseconds, and the kernel's own start about 0.1 s.
+are done, costs a few milliseconds, and the kernel's own start under 0.1 CPU seconds.
 
 Each kernel is isolated from the template and from every other kernel as a bubblewrap sandbox of
 its own would be. Per request the template forks a child that
@@ -12,16 +12,19 @@ its own would be. Per request the template forks a child that
 * enters new user, mount, pid, network, IPC and UTS namespaces (no network; processes, signals
   and System V IPC confined to the kernel);
 * mounts a fresh ``/tmp`` and ``/dev/shm`` (capped tmpfs), hides the spool that holds every
-  kernel's folder behind an empty read-only tmpfs with only its own folder bound back, and makes
-  every other mount read-only: the kernel can write to its folder, ``/tmp`` and ``/dev/shm``
-  only;
+  kernel's folder with only its own folder bound back (and whatever else the sandbox bound
+  beneath ``/tmp``, read-only), and makes every other mount read-only: the kernel can write to
+  its folder, ``/tmp`` and ``/dev/shm`` only;
 * forks the kernel's init (pid 1 of the new pid namespace; it reaps and, when the kernel ends,
   ends everything in the namespace), which waits until the grader has put it into the kernel's
   control group, sets the resource limits, and forks the kernel.
 
 The template and every process it forks are not dumpable: a kernel cannot read or write another
 kernel's or the template's memory through ``/proc`` (that needs ``CAP_SYS_PTRACE`` in the
-template's user namespace, which nothing forked from it has).
+template's user namespace, which nothing forked from it has). A kernel cannot mount a ``/proc`` of
+its own there (the sandbox's is not fully visible), so it sees the template's: the other kernels'
+process ids and command lines (the template's, the same for all), not their memory, environment,
+files or working folder, and it cannot signal them (their pids are not in its namespace).
 
 Protocol: one JSON request per line on stdin, one JSON reply per line on stdout (``{"pid": N}``,
 the init's pid in the template's pid namespace, or ``{"error": text}``). The first line on stdout
