@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import stat
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,3 +197,26 @@ def _copy_file(src: Path, dst: Path, where: str, report: CopyReport, max_bytes: 
         report.bytes += copied
     finally:
         os.close(fd)
+
+
+def remove_tree(path: Path) -> bool:
+    """Remove ``path`` and everything in it, however deep, never following a link out of it;
+    True when nothing is left.
+
+    A kernel controls what is in its folders: ``shutil.rmtree`` recurses once per level (a chain
+    of 5000 nested folders raises ``RecursionError``, which ``ignore_errors`` does not catch), so
+    what it leaves is removed by ``rm -rf --one-file-system`` (coreutils walks without recursion
+    and stays on the folder's file system).
+    """
+    path = Path(path)
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        return True
+    except (OSError, RecursionError):
+        pass
+    if os.path.lexists(path):
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
+    return not os.path.lexists(path)

@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from pathlib import Path
 from jupyter_client.provisioning import LocalProvisioner
 
 from .execute import KERNEL_ARGS
+from .files import remove_tree
 
 TEMPLATE_SOURCE = (Path(__file__).parent / "kernel_template.py").read_text()
 SANDBOX_UID = 1000
@@ -109,7 +109,7 @@ class Template:
         is told to go. Returns the init's process, which lives as long as the kernel."""
         go = request.runtime_dir / "go"
         os.mkfifo(go, 0o600)
-        message = {"spool": str(self.spool), "folder": str(request.folder),
+        message = {"id": uuid.uuid4().hex, "spool": str(self.spool), "folder": str(request.folder),
                    "cwd": str(request.workdir), "connection_file": connection_file,
                    "log": str(request.runtime_dir / "kernel.log"), "go": str(go),
                    "tmp_bytes": request.tmp_bytes, "rlimits": request.rlimits,
@@ -121,6 +121,11 @@ class Template:
             self.process.stdin.write((json.dumps(message) + "\n").encode())
             self.process.stdin.flush()
             reply = self._reply(timeout)
+            if reply.get("id") != message["id"]:
+                # no answer in time (or a stray one): a late reply would answer the next request,
+                # so this template forks no more kernels
+                self.failure = f"the kernel template did not answer within {timeout:g} s"
+                raise TemplateError(self.failure)
         if "pid" not in reply:
             raise TemplateError(f"the kernel template could not fork a kernel: "
                                 f"{reply.get('error', reply)}")
@@ -169,7 +174,7 @@ class Template:
                 stream.close()
             except OSError:
                 pass
-        shutil.rmtree(self.spool, ignore_errors=True)
+        remove_tree(self.spool)
 
 
 def _say_go(fifo: Path, process: ForkedProcess, timeout: float) -> None:

@@ -16,7 +16,6 @@ import json
 import logging
 import multiprocessing.util
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -36,6 +35,7 @@ from .files import (
     copy_tree_safely,
     kind_of,
     read_bytes_capped,
+    remove_tree,
 )
 from .model import CellRole, CellStatus, Job
 from .notebooks import UnreadableNotebook, is_setup_cell, parse_notebook
@@ -394,7 +394,7 @@ def new_kernel(options: Options, salt: str, warmup: str = "", imports: tuple[str
             if plan.cleanup:
                 plan.cleanup()
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_tree(tmp)
 
     return Kernel(launch, tmp / "work", options.limits, warmup, cleanup)
 

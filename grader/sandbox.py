@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .cgroups import counts_tmpfs, kernel_group
 from .execute import KERNEL_ENV, KernelLaunch, kernel_argv, plain_launch
+from .files import remove_tree
 
 SANDBOX_WARNING = ("WARNING: bubblewrap (bwrap) is not available, so submissions run UNSANDBOXED: "
                    "a submission could read the solutions and the grader, use the network, or "
@@ -63,6 +64,17 @@ def sandbox_works() -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return proc.returncode == 0
+
+
+@functools.cache
+def bwrap_can(option: str) -> bool:
+    """True when this bubblewrap knows ``option`` (asked once)."""
+    try:
+        proc = subprocess.run([bwrap_path() or "bwrap", "--help"], capture_output=True,
+                              text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return option in proc.stdout + proc.stderr
 
 
 @dataclass
@@ -207,6 +219,11 @@ def bwrap_argv(writable: list[Path], chdir: Path, env: dict[str, str], limits,
     argv = [bwrap_path(), "--die-with-parent", "--unshare-all"]
     if uid is not None:
         argv += ["--unshare-user", "--uid", str(uid), "--gid", str(uid)]
+    elif bwrap_can("--disable-userns"):
+        # a kernel makes no user namespaces of its own: each would count against the host's
+        # limit for the grading user (a template forks kernels into theirs, and its kernels are
+        # refused them by a seccomp filter, grader/kernel_template.py)
+        argv += ["--unshare-user", "--disable-userns"]
     argv += ["--cap-drop", "ALL", "--hostname", "sandbox",
              "--proc", "/proc", "--dev", "/dev",
              "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp", "--dir", home]
@@ -264,7 +281,7 @@ def start_template(options, plan: LimitPlan, extra_env: dict[str, str], imports:
     try:
         return Template(argv, spool, options.limits.startup_timeout)
     except BaseException:
-        shutil.rmtree(spool, ignore_errors=True)
+        remove_tree(spool)
         raise
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -66,6 +67,38 @@ def test_the_host_pid_is_found_by_the_pid_in_the_templates_namespace(tmp_path):
     assert host_pid_of(100, 5, proc=tmp_path) == 103
     assert host_pid_of(100, 2, proc=tmp_path) is None, "the template itself is not a kernel"
     assert host_pid_of(100, 9, proc=tmp_path) is None
+
+
+SLOW_TEMPLATE = r"""
+import json, sys, time
+print(json.dumps({"ready": True}), flush=True)
+for number, line in enumerate(sys.stdin):
+    if number == 0:
+        time.sleep(2)   # the first fork answers late
+    print(json.dumps({"pid": 101 + number, "id": json.loads(line)["id"]}), flush=True)
+"""
+
+
+def test_a_fork_that_answers_late_ends_the_template(tmp_path):
+    """A reply that comes after the grader stopped waiting must not answer the next request: the
+    template is given up (its kernels then start one by one)."""
+    from grader.forkserver import ForkRequest, Template, TemplateError
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    template = Template([sys.executable, "-c", SLOW_TEMPLATE, "--"], spool)
+    try:
+        request = ForkRequest(template.new_folder(), 1 << 20, {})
+        with pytest.raises(TemplateError, match="did not answer within 1 s"):
+            template.fork(request, "kernel.json", place=lambda pid: None, timeout=1)
+        assert not template.alive()
+        time.sleep(1.5)   # the late reply is in the pipe now
+        with pytest.raises(TemplateError, match="did not answer"):
+            template.fork(ForkRequest(template.new_folder(), 1 << 20, {}), "kernel.json",
+                          place=lambda pid: None, timeout=5)
+    finally:
+        template.close()
+    assert not spool.exists()
 
 
 # ------------------------------------------------------------------ isolation
@@ -208,6 +241,34 @@ def test_what_the_sandbox_binds_under_tmp_stays_visible_and_read_only(tmp_path, 
         assert not problem and _printed(executed, 0).strip() == "bound back"
         assert runs[1].status == CellStatus.ERROR and "Read-only" in runs[1].evalue
         assert not (extra / "planted.txt").exists()
+    finally:
+        pool.close()
+        KERNEL_TEMPLATES.close()
+
+
+@needs_sandbox
+@pytest.mark.kernel
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "fresh"])
+def test_a_kernel_makes_no_user_namespace_but_threads_and_processes(fork):
+    """Every user namespace a kernel made would count against the host's limit for the grading
+    user (tens of thousands, then no sandbox starts for anyone): unshare(CLONE_NEWUSER) fails in
+    forked and fresh kernels; threads and subprocesses still work."""
+    options = Options(limits=Limits(cell_timeout=30), fork_kernels=fork)
+    pool = KernelPool()
+    try:
+        kernel, _ = pool.take("k", lambda: new_kernel(options, "userns", WARMUP, IMPORTS))
+        assert (kernel.launch.start is not None) == fork
+        executed, runs, problem = pool.run(kernel, _notebook(
+            "import ctypes, subprocess, threading\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "print('made' if libc.unshare(0x10000000) == 0 else 'refused')\n"
+            "done = []\n"
+            "thread = threading.Thread(target=lambda: done.append(1)); thread.start(); "
+            "thread.join()\n"
+            "print(subprocess.run(['echo', 'child'], capture_output=True, text=True).stdout, "
+            "done)"))
+        assert not problem and runs[0].status == CellStatus.OK, runs[0].evalue
+        assert _printed(executed, 0).split() == ["refused", "child", "[1]"]
     finally:
         pool.close()
         KERNEL_TEMPLATES.close()

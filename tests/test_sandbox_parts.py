@@ -2,6 +2,7 @@
 CSV cells. Each has a hostile counterpart in tests/test_hostile.py; these pin the details."""
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,29 @@ def test_csv_text_that_a_spreadsheet_would_evaluate_is_neutralised(text):
 
 def test_csv_numbers_and_plain_text_are_written_as_they_are():
     assert csv_cell(-2.5) == "-2.5" and csv_cell(3.0) == "3" and csv_cell("Ana") == "Ana"
+
+
+def test_a_folder_nested_deeper_than_python_recurses_is_removed(tmp_path):
+    """A kernel's folder holding 5000 nested folders (shutil.rmtree raises RecursionError) and a
+    link out of it: all of it goes, and nothing the link points to."""
+    import sys
+
+    from grader.files import remove_tree
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the kernel's")
+    root = tmp_path / "kernel"
+    root.mkdir()
+    (root / "link").symlink_to(outside)
+    fd = os.open(root, os.O_RDONLY)
+    for _ in range(max(5000, sys.getrecursionlimit() + 100)):
+        os.mkdir("a", dir_fd=fd)
+        deeper = os.open("a", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = deeper
+    os.close(fd)
+    with pytest.raises(RecursionError):
+        shutil.rmtree(root, ignore_errors=True)
+    assert remove_tree(root) and not root.exists()
+    assert outside.read_text() == "not the kernel's"
+    assert remove_tree(tmp_path / "never-there")
