@@ -11,10 +11,10 @@ its own would be. Per request the template forks a child that
 
 * enters new user, mount, pid, network, IPC and UTS namespaces (no network; processes, signals
   and System V IPC confined to the kernel);
-* mounts a fresh ``/tmp`` and ``/dev/shm`` (capped tmpfs), hides the spool that holds every
-  kernel's folder with only its own folder bound back (and whatever else the sandbox bound
-  beneath ``/tmp``, read-only), and makes every other mount read-only: the kernel can write to
-  its folder, ``/tmp`` and ``/dev/shm`` only;
+* mounts a fresh ``/tmp`` and ``/dev/shm`` (capped tmpfs) and ``/dev/pts``, hides the spool
+  that holds every kernel's folder with only its own folder bound back (and whatever else the
+  sandbox bound beneath ``/tmp``, read-only), and makes every other mount read-only: the kernel
+  can write to its folder, ``/tmp`` and ``/dev/shm`` only;
 * forks the kernel's init (pid 1 of the new pid namespace; it reaps and, when the kernel ends,
   ends everything in the namespace), which waits until the grader has put it into the kernel's
   control group, sets the resource limits, and forks the kernel.
@@ -155,7 +155,10 @@ def _isolate(request):
             os.close(os.open(point, os.O_WRONLY | os.O_CREAT, 0o600))
         _mount(f"/proc/self/fd/{fd}", point, None, MS_BIND | MS_REC)
         os.close(fd)
-    writable = {"/tmp", "/dev/shm", folder}
+    # pseudo-terminals of its own (the template's devpts is shared by all its kernels)
+    _mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+           "newinstance,ptmxmode=0666,mode=620")
+    writable = {"/tmp", "/dev/shm", "/dev/pts", folder}
     for point, flags in _mount_points():
         if point in writable or point.startswith(folder + "/") or flags & MS_RDONLY:
             continue

@@ -149,6 +149,8 @@ status = open("/proc/self/status").read()
 report["capabilities"] = [line.split()[1] for line in status.splitlines() if line.startswith("Cap")]
 import numpy
 report["random"] = float(numpy.random.rand())
+master, child = os.openpty()   # a pseudo-terminal: from this kernel's own devpts
+report["pts"] = [os.stat("/dev/pts").st_dev, os.ttyname(child)]
 print(json.dumps(report))
 '''
 
@@ -186,6 +188,7 @@ def test_a_forked_kernel_reaches_neither_its_sibling_nor_the_template():
         assert secret == "the first student's file"
         again = json.loads(_printed(executed, 1))
         assert again["random"] != probe["random"], "numpy's global state is each kernel's own"
+        assert again["pts"][0] != probe["pts"][0], "the kernels share their pseudo-terminals"
     finally:
         first_pool.close()
         second_pool.close()
