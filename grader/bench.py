@@ -296,11 +296,11 @@ cluster.close()
 """
 
 
-def _through_cluster(subs: Path, out: Path, workers: int) -> tuple[Measured, float, float]:
+def _through_cluster(subs: Path, out: Path, workers: int) -> tuple[Measured, float]:
     """Grade through a local cluster of ``workers`` processes, started beforehand in a process of
     its own, as `grader grade --cluster ADDRESS` meets an existing cluster (its scheduler and
     nannies are not the instructor's process): the grading's measure (wall: grading alone; CPU:
-    the cluster's whole life, start included), the cluster's start in seconds, and 0."""
+    the cluster's whole life, start included), and the cluster's start in seconds."""
     logging.getLogger("distributed").setLevel(logging.ERROR)   # the client's INFO lines
     started, cpu = time.perf_counter(), _cpu()
     cluster = subprocess.Popen([sys.executable, "-c", CLUSTER_PROGRAM, str(workers)],
@@ -322,7 +322,7 @@ def _through_cluster(subs: Path, out: Path, workers: int) -> tuple[Measured, flo
             cluster.wait()
     measured.cpu = _cpu() - cpu + sum(a.timings.get("kernel_cpu", 0.0) for a in _artifacts(out)
                                       if a.sandboxed)
-    return measured, start, 0.0
+    return measured, start
 
 
 def bench(aid: str = "00_inputs", n: int = 20, jobs: int = 2, cluster_n: int = 200) -> int:
@@ -373,7 +373,7 @@ def bench(aid: str = "00_inputs", n: int = 20, jobs: int = 2, cluster_n: int = 2
                                  _grade(many, tmp / "m1", jobs, salt="bench"), tmp / "m1")
             print(f"  {cluster_n} submissions through a dask LocalCluster of {jobs} workers:",
                   file=sys.stderr)
-            m["dask"], cluster_start, _ = _through_cluster(many, tmp / "m2", jobs)
+            m["dask"], cluster_start = _through_cluster(many, tmp / "m2", jobs)
             m["dask"].n = cluster_n
             # --jobs again after the cluster: this machine's speed drifts by several percent
             # over a minute, so the cluster is compared with the mean of the runs around it

@@ -420,21 +420,32 @@ def _kernel_cpu(km) -> float:
         ticks = os.sysconf("SC_CLK_TCK")
     except (AttributeError, ValueError, OSError):
         return 0.0
-    total, todo, seen = 0, [int(pid)], set()
-    while todo and len(seen) < 10_000:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
+    total = 0
+    for current in process_tree(int(pid)):
         try:
             stat = Path(f"/proc/{current}/stat").read_text()
             fields = stat[stat.rindex(")") + 2:].split()
             total += sum(int(f) for f in fields[11:15])   # utime stime cutime cstime
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, ValueError, IndexError):
             continue
     return total / ticks
+
+
+def process_tree(root: int, proc: Path = Path("/proc"), most: int = 10_000):
+    """``root`` and its descendants (pids as this process sees them, read from ``proc``; at
+    most ``most`` of them: a kernel's processes are capped, a runaway is not walked forever)."""
+    todo, seen = [root], set()
+    while todo and len(seen) < most:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        yield pid
+        try:
+            for task in (proc / str(pid) / "task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
 
 
 class KernelPool:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 
-from .execute import KERNEL_ARGS
+from .execute import KERNEL_ARGS, process_tree
 from .files import remove_tree
 
 TEMPLATE_SOURCE = (Path(__file__).parent / "kernel_template.py").read_text()
@@ -197,22 +197,16 @@ def _say_go(fifo: Path, process: ForkedProcess, timeout: float) -> None:
 def host_pid_of(root: int, ns_pid: int, proc: Path = Path("/proc")) -> int | None:
     """The pid, as this process sees it, of the descendant of ``root`` whose pid in the
     template's pid namespace (the second level of its ``NSpid``) is ``ns_pid``."""
-    todo, seen = [root], set()
-    while todo and len(seen) < 10_000:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
+    for pid in process_tree(root, proc):
         try:
-            for line in (proc / str(pid) / "status").read_text().splitlines():
-                if line.startswith("NSpid:"):
-                    levels = line.split()[1:]
-                    if len(levels) >= 3 and levels[1] == str(ns_pid):
-                        return pid
-            for task in (proc / str(pid) / "task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, ValueError):
+            status = (proc / str(pid) / "status").read_text()
+        except OSError:
             continue
+        for line in status.splitlines():
+            if line.startswith("NSpid:"):
+                levels = line.split()[1:]
+                if len(levels) >= 3 and levels[1] == str(ns_pid):
+                    return pid
     return None
 
 
@@ -273,7 +267,6 @@ class ForkProvisioner(LocalProvisioner):
 
 
 def new_spool(parent: str | None) -> Path:
-    """A fresh spool folder (in ``parent``, else the system's temporary folder)."""
-    spool = Path(tempfile.mkdtemp(prefix="grade-spool-", dir=parent))
-    os.chmod(spool, 0o755)
-    return spool
+    """A fresh spool folder (in ``parent``, else the system's temporary folder), readable by the
+    grading user only: the sandbox's user is that user."""
+    return Path(tempfile.mkdtemp(prefix="grade-spool-", dir=parent))

@@ -366,7 +366,7 @@ def new_kernel(options: Options, salt: str, warmup: str = "", imports: tuple[str
     """A kernel, not yet started, for one submission: its own working folder (empty: the
     student's files come once it runs), control group and sandbox, with the salt in its
     environment. Forked from this process's template for the same kind of kernel
-    (``imports`` done once there) where :func:`grader.sandbox.template_for` allows, unless
+    (``imports`` done once there) where :func:`grader.sandbox.start_template` allows, unless
     ``fresh``; otherwise its own interpreter."""
     from .sandbox import forked_launch, kernel_launch, resource_limits, scratch_folder
 
@@ -428,7 +428,7 @@ class _Templates:
                 return template
             if template is not None:
                 template.close()
-                if template.failure:   # it never started: it would not start again
+                if template.failure:   # it did not start, or answered late: no second try
                     log.warning("kernels are started one by one (no kernel template): %s",
                                 template.failure)
                     self._refused.add(key)

@@ -138,6 +138,11 @@ def kernel_launch(workdir: Path, runtime_dir: Path, options,
         launch = _bwrap_launch(workdir, runtime_dir, extra_env, options.limits)
     plan = plan or resource_limits(options.limits)
     launch.argv = plan.prefix + launch.argv
+    return _with_plan(launch, plan, options)
+
+
+def _with_plan(launch: KernelLaunch, plan: LimitPlan, options) -> KernelLaunch:
+    """``launch`` with the cleanup of ``plan`` and the list of limits in force."""
     launch.cleanup = plan.cleanup
     launch.limits_applied = list(plan.applied)
     if launch.sandboxed:
@@ -300,7 +305,4 @@ def forked_launch(template, folder: Path, options, plan: LimitPlan) -> KernelLau
                           transport="ipc", runtime_dir=request.runtime_dir, sandboxed=True,
                           interrupt_mode="message",
                           start=functools.partial(template.fork, request, place=place))
-    launch.cleanup = plan.cleanup
-    launch.limits_applied = list(plan.applied) + [
-        f"sandbox /tmp {options.limits.tmp_mb} MB"]
-    return launch
+    return _with_plan(launch, plan, options)

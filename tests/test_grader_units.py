@@ -493,7 +493,7 @@ def test_the_report_chart_draws_each_rate_and_every_student():
     import xml.dom.minidom
 
     from grader.model import ExerciseResult, SubmissionResult
-    from grader.publish import _chart_svg
+    from grader.publish import _chart_svg, _rates
 
     def student(name, passed):   # two exercises of 1 point each
         return SubmissionResult(name, "00_inputs", status="graded", exercises=[
@@ -504,7 +504,7 @@ def test_the_report_chart_draws_each_rate_and_every_student():
 
     results = [student("x", (1, 1)), student("y", (1, 0)), student("z", (0, 0)),
                student("w", (1, 0))]
-    svg = str(_chart_svg(results, "00_inputs"))
+    svg = str(_chart_svg(results, "00_inputs", _rates(results)))
     dom = xml.dom.minidom.parseString(svg)   # well-formed: the name "test_<a>" is escaped
     assert "test_&lt;a&gt;" in svg
     bars = [r for r in dom.getElementsByTagName("rect") if r.getAttribute("fill") == "#4C72B0"]

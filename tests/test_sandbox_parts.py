@@ -2,7 +2,6 @@
 CSV cells. Each has a hostile counterpart in tests/test_hostile.py; these pin the details."""
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -177,8 +176,6 @@ def test_a_folder_nested_deeper_than_python_recurses_is_removed(tmp_path):
         os.close(fd)
         fd = deeper
     os.close(fd)
-    with pytest.raises(RecursionError):
-        shutil.rmtree(root, ignore_errors=True)
     assert remove_tree(root) and not root.exists()
     assert outside.read_text() == "not the kernel's"
     assert remove_tree(tmp_path / "never-there")
